@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the real programs the tests run beside the service, from the Go module proxy, and caches them
+# outside the clone, keyed by a hash of their pinned build files, so that a second run takes seconds.
+#   scripts/peers.sh prometheus   -> prints the directory holding prometheus and promtool
+#   scripts/peers.sh otelcol      -> prints the directory holding otelcol (the Collector, our components only)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/exemplar-demo/peers}
+
+key_of() { # a hash of the pinned build inputs and the Go toolchain, so a change of either rebuilds
+  (cat "$@"; go version) | sha256sum | cut -c1-16
+}
+
+build_prometheus() {
+  local src=$root/peers/prometheus
+  local out=$cache/prometheus-$(key_of "$src/go.mod" "$src/go.sum")
+  if [[ ! -x $out/prometheus || ! -x $out/promtool ]]; then
+    echo "building Prometheus into $out (a few minutes the first time)" >&2
+    mkdir -p "$out.tmp"
+    # remove_all_sd drops the cloud service-discovery plugins we never use; static and file discovery stay.
+    (cd "$src" && go build -trimpath -tags remove_all_sd -o "$out.tmp/" \
+      github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool) >&2
+    rm -rf "$out" && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
+build_otelcol() {
+  local src=$root/peers/otelcol
+  local out=$cache/otelcol-$(key_of "$src/builder-config.yaml")
+  if [[ ! -x $out/otelcol ]]; then
+    echo "building the OpenTelemetry Collector into $out (a few minutes the first time)" >&2
+    local builder_version
+    builder_version=$(sed -n 's/^ *version: *"\{0,1\}\([0-9.]*\)"\{0,1\}.*$/\1/p' "$src/builder-config.yaml" | head -1)
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+    GOBIN=$out.tmp/bin go install "go.opentelemetry.io/collector/cmd/builder@v$builder_version" >&2
+    "$out.tmp/bin/builder" --config "$src/builder-config.yaml" --output-path "$out.tmp/build" >&2
+    mv "$out.tmp/build/otelcol" "$out.tmp/otelcol"
+    rm -rf "$out.tmp/build" "$out.tmp/bin" "$out" && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
+case ${1:-} in
+  prometheus) build_prometheus ;;
+  otelcol) build_otelcol ;;
+  *) echo "usage: $0 prometheus|otelcol" >&2; exit 2 ;;
+esac

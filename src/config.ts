@@ -1,0 +1,151 @@
+// The service's own settings, read from the environment once at start-up and validated with zod.
+// Telemetry plumbing keeps the standard OTEL_* variables (read by the OpenTelemetry SDK itself); the few of them
+// that a typo would silently break are validated here too, so a wrong value stops the service with its name.
+import { z } from 'zod';
+
+const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;
+export type ExemplarPolicyName = (typeof EXEMPLAR_POLICIES)[number];
+
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(0).max(600_000).default(fallback);
+const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+const commaList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((list) => list.split(',').map((item) => item.trim()).filter((item) => item !== ''))
+    .pipe(z.array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'lowercase letters, digits and dashes, at most 32')).max(20));
+
+const environmentSchema = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    DEPLOYMENT_ENVIRONMENT: z.string().min(1).default('demo'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
+
+    USERS_BASE_LATENCY_MS: milliseconds(20),
+    USERS_JITTER_MS: milliseconds(30),
+    USERS_SLOW_PROBABILITY: probability(0.05),
+    USERS_SLOW_LATENCY_MS: milliseconds(800),
+    ORDERS_FETCH_MIN_MS: milliseconds(30),
+    ORDERS_FETCH_MAX_MS: milliseconds(50),
+    PAYMENT_LATENCY_MS: milliseconds(50),
+    PAYMENT_SLOW_PROBABILITY: probability(0.1),
+    PAYMENT_SLOW_LATENCY_MS: milliseconds(2000),
+    PAYMENT_FAILURE_PROBABILITY: probability(0.02),
+
+    EXEMPLAR_POLICY: z.enum(EXEMPLAR_POLICIES).default('adaptive'),
+    EXEMPLAR_RATE: probability(0.1),
+    EXEMPLAR_THRESHOLD_MS: milliseconds(500),
+    EXEMPLAR_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+
+    METRIC_REGIONS: commaList('eu-west,us-east,ap-south'),
+    SLOW_REQUEST_THRESHOLD_MS: milliseconds(2000),
+    TRACE_URL_TEMPLATE: z
+      .string()
+      .default('http://localhost:3000/explore?schemaVersion=1&panes={"trace":{"datasource":"tempo","queries":[{"refId":"A","datasource":{"type":"tempo","uid":"tempo"},"queryType":"traceql","query":"{trace_id}"}],"range":{"from":"now-1h","to":"now"}}}')
+      .refine((template) => template.includes('{trace_id}'), 'must contain the placeholder {trace_id}'),
+
+    OTEL_SERVICE_NAME: z.string().min(1).default('exemplar-demo'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).default('http://localhost:4317'),
+    OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: probability(1),
+    OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
+  })
+  .refine((env) => env.ORDERS_FETCH_MIN_MS <= env.ORDERS_FETCH_MAX_MS, {
+    path: ['ORDERS_FETCH_MAX_MS'],
+    message: 'must not be below ORDERS_FETCH_MIN_MS',
+  });
+
+type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly environment: string;
+  readonly logLevel: Environment['LOG_LEVEL'];
+  readonly shutdownTimeoutMs: number;
+  readonly users: { readonly baseLatencyMs: number; readonly jitterMs: number; readonly slowProbability: number; readonly slowLatencyMs: number };
+  readonly orders: {
+    readonly fetchMinMs: number;
+    readonly fetchMaxMs: number;
+    readonly paymentLatencyMs: number;
+    readonly paymentSlowProbability: number;
+    readonly paymentSlowLatencyMs: number;
+    readonly paymentFailureProbability: number;
+  };
+  readonly exemplars: { readonly policy: ExemplarPolicyName; readonly rate: number; readonly thresholdSeconds: number; readonly windowSeconds: number };
+  readonly metricRegions: readonly string[];
+  readonly slowRequestThresholdSeconds: number;
+  readonly traceUrlTemplate: string;
+  readonly telemetry: { readonly enabled: boolean; readonly serviceName: string; readonly otlpEndpoint: string; readonly sampler: Environment['OTEL_TRACES_SAMPLER']; readonly samplerRatio: number };
+}
+
+/** Thrown for a bad environment; the message names every offending variable and its rule. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  // Empty strings count as unset, as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    host: e.HOST,
+    port: e.PORT,
+    environment: e.DEPLOYMENT_ENVIRONMENT,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    users: {
+      baseLatencyMs: e.USERS_BASE_LATENCY_MS,
+      jitterMs: e.USERS_JITTER_MS,
+      slowProbability: e.USERS_SLOW_PROBABILITY,
+      slowLatencyMs: e.USERS_SLOW_LATENCY_MS,
+    },
+    orders: {
+      fetchMinMs: e.ORDERS_FETCH_MIN_MS,
+      fetchMaxMs: e.ORDERS_FETCH_MAX_MS,
+      paymentLatencyMs: e.PAYMENT_LATENCY_MS,
+      paymentSlowProbability: e.PAYMENT_SLOW_PROBABILITY,
+      paymentSlowLatencyMs: e.PAYMENT_SLOW_LATENCY_MS,
+      paymentFailureProbability: e.PAYMENT_FAILURE_PROBABILITY,
+    },
+    exemplars: {
+      policy: e.EXEMPLAR_POLICY,
+      rate: e.EXEMPLAR_RATE,
+      thresholdSeconds: e.EXEMPLAR_THRESHOLD_MS / 1000,
+      windowSeconds: e.EXEMPLAR_WINDOW_SECONDS,
+    },
+    metricRegions: e.METRIC_REGIONS,
+    slowRequestThresholdSeconds: e.SLOW_REQUEST_THRESHOLD_MS / 1000,
+    traceUrlTemplate: e.TRACE_URL_TEMPLATE,
+    telemetry: {
+      enabled: e.OTEL_SDK_DISABLED === 'false',
+      serviceName: e.OTEL_SERVICE_NAME,
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      sampler: e.OTEL_TRACES_SAMPLER,
+      samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
+    },
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,44 @@
+// The simulated order history: fetch the orders (30-50 ms), then ask the payment service for their status
+// (50 ms; now and then it is slow, 2 s, and now and then it fails).
+import { ATTR_EXTERNAL_SERVICE_SLOW, ATTR_PEER_SERVICE_NAME } from '../telemetry/attributes.ts';
+import { inSpan, wait, type Simulation } from './simulation.ts';
+
+export interface OrdersSettings {
+  readonly fetchMinMs: number;
+  readonly fetchMaxMs: number;
+  readonly paymentLatencyMs: number;
+  readonly paymentSlowProbability: number;
+  readonly paymentSlowLatencyMs: number;
+  readonly paymentFailureProbability: number;
+}
+
+export interface Order {
+  readonly id: number;
+  readonly amountCents: number;
+  readonly paymentStatus: 'paid' | 'pending';
+}
+
+/** The payment service did not answer: the request fails with 502, counted in http_errors_total. */
+export class PaymentServiceError extends Error {
+  override name = 'PaymentServiceError';
+}
+
+export async function listOrders(
+  simulation: Simulation,
+  settings: OrdersSettings,
+  query: { readonly limit: number },
+): Promise<Order[]> {
+  const ids = await inSpan(simulation.tracer, 'fetchOrders', async (span) => {
+    span.setAttribute('orders.limit', query.limit);
+    await wait(settings.fetchMinMs + simulation.random() * (settings.fetchMaxMs - settings.fetchMinMs));
+    return Array.from({ length: query.limit }, (_, index) => index + 1);
+  });
+  return inSpan(simulation.tracer, 'checkPaymentStatus', async (span) => {
+    const slow = simulation.random() < settings.paymentSlowProbability;
+    const fails = simulation.random() < settings.paymentFailureProbability;
+    span.setAttributes({ [ATTR_PEER_SERVICE_NAME]: 'payment-service', [ATTR_EXTERNAL_SERVICE_SLOW]: slow });
+    await wait((slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs));
+    if (fails) throw new PaymentServiceError('payment service unavailable');
+    return ids.map((id) => ({ id, amountCents: 1000 + id * 250, paymentStatus: id % 3 === 0 ? 'pending' : 'paid' }));
+  });
+}

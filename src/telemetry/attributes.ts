@@ -1,0 +1,18 @@
+// Span attribute keys of our own. Standard keys come from @opentelemetry/semantic-conventions; these are the
+// demo's, kept in one place because the Collector's tail-sampling policy and the Grafana queries name them too.
+
+/** Set on the server span when a metric exemplar points at its trace: tail sampling keeps such traces. */
+export const ATTR_EXEMPLAR = 'exemplar';
+/** The simulated database query took the slow path. */
+export const ATTR_SLOW_QUERY = 'slow_query';
+/** The simulated payment service answered slowly. */
+export const ATTR_EXTERNAL_SERVICE_SLOW = 'external_service_slow';
+/** From the W3C baggage of the request. `user.id` is the semantic-convention key; region is the demo's own. */
+export const ATTR_USER_ID = 'user.id';
+export const ATTR_REGION = 'app.region';
+
+/** The baggage entries the service reads. */
+export const BAGGAGE_USER_ID = 'user_id';
+export const BAGGAGE_REGION = 'region';
+/** The remote service a span calls (incubating semantic convention, so copied here); Tempo's service graph draws it. */
+export const ATTR_PEER_SERVICE_NAME = 'peer.service';

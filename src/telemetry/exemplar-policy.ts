@@ -1,0 +1,111 @@
+// Which observations get an exemplar. Prometheus keeps one exemplar per series and bucket between scrapes, and
+// Grafana shows one dot per time bucket, so the useful exemplars are the unusual ones: the policy decides.
+// Strategies are chosen once at start-up (EXEMPLAR_POLICY); the hot path never branches on configuration.
+import type { ExemplarPolicyName } from '../config.ts';
+
+export interface Observation {
+  readonly route: string;
+  readonly durationSeconds: number;
+  readonly isError: boolean;
+}
+
+export interface ExemplarPolicy {
+  shouldAttach(observation: Observation): boolean;
+}
+
+export interface PolicyOptions {
+  readonly policy: ExemplarPolicyName;
+  readonly rate: number;
+  readonly thresholdSeconds: number;
+  readonly windowSeconds: number;
+  /** Uniform in [0, 1); injected so tests are deterministic. */
+  readonly random?: () => number;
+  /** Milliseconds; injected so tests can move the window. */
+  readonly now?: () => number;
+}
+
+export function createExemplarPolicy(options: PolicyOptions): ExemplarPolicy {
+  const random = options.random ?? Math.random;
+  switch (options.policy) {
+    case 'always':
+      return { shouldAttach: () => true };
+    case 'rate':
+      return { shouldAttach: ({ isError }) => isError || random() < options.rate };
+    case 'threshold':
+      return { shouldAttach: ({ isError, durationSeconds }) => isError || durationSeconds >= options.thresholdSeconds };
+    case 'adaptive':
+      return new AdaptivePolicy(options.windowSeconds * 1000, random, options.now ?? Date.now);
+  }
+}
+
+/** Share of observations kept in each band of the adaptive policy. */
+export const ADAPTIVE_NEAR_P99_SHARE = 0.1;
+export const ADAPTIVE_REST_SHARE = 0.01;
+/** Below this many samples in the window the p99 means little, so every observation is kept. */
+export const ADAPTIVE_MIN_SAMPLES = 100;
+const WINDOW_CAPACITY = 2048;
+/** The p99 is recomputed every this many observations of a route, so its sort is amortised. */
+const RECOMPUTE_EVERY = 64;
+
+/**
+ * Always above the running p99 of the route, 10% of those between 0.8×p99 and p99, 1% of the rest, errors always.
+ * The window is the last WINDOW_CAPACITY observations of each route that are younger than windowMs.
+ */
+class AdaptivePolicy implements ExemplarPolicy {
+  private readonly windows = new Map<string, RouteWindow>();
+  private readonly windowMs: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(windowMs: number, random: () => number, now: () => number) {
+    this.windowMs = windowMs;
+    this.random = random;
+    this.now = now;
+  }
+
+  shouldAttach({ route, durationSeconds, isError }: Observation): boolean {
+    let window = this.windows.get(route);
+    if (window === undefined) {
+      window = new RouteWindow();
+      this.windows.set(route, window);
+    }
+    const p99 = window.p99BeforeAdding(durationSeconds, this.now(), this.windowMs);
+    if (isError || p99 === undefined || durationSeconds >= p99) return true;
+    if (durationSeconds >= 0.8 * p99) return this.random() < ADAPTIVE_NEAR_P99_SHARE;
+    return this.random() < ADAPTIVE_REST_SHARE;
+  }
+}
+
+class RouteWindow {
+  private readonly durations = new Float64Array(WINDOW_CAPACITY);
+  private readonly timestamps = new Float64Array(WINDOW_CAPACITY);
+  private size = 0;
+  private next = 0;
+  private sinceRecompute = RECOMPUTE_EVERY;
+  private p99: number | undefined;
+
+  /** The p99 of the window as it was before this observation, then the observation joins the window. */
+  p99BeforeAdding(durationSeconds: number, nowMs: number, windowMs: number): number | undefined {
+    if (this.sinceRecompute >= RECOMPUTE_EVERY) {
+      this.p99 = this.computeP99(nowMs - windowMs);
+      this.sinceRecompute = 0;
+    }
+    const p99 = this.p99;
+    this.durations[this.next] = durationSeconds;
+    this.timestamps[this.next] = nowMs;
+    this.next = (this.next + 1) % WINDOW_CAPACITY;
+    this.size = Math.min(this.size + 1, WINDOW_CAPACITY);
+    this.sinceRecompute += 1;
+    return p99;
+  }
+
+  private computeP99(oldestMs: number): number | undefined {
+    const recent: number[] = [];
+    for (let i = 0; i < this.size; i += 1) {
+      if (this.timestamps[i]! >= oldestMs) recent.push(this.durations[i]!);
+    }
+    if (recent.length < ADAPTIVE_MIN_SAMPLES) return undefined;
+    recent.sort((a, b) => a - b);
+    return recent[Math.ceil(recent.length * 0.99) - 1];
+  }
+}

@@ -1,0 +1,133 @@
+// The one module that owns Prometheus: a private registry, the RED metrics, and their exemplars.
+//
+// Exemplars come from the Prometheus client rather than from the OpenTelemetry metrics SDK, because the SDK does not
+// export exemplars to Prometheus yet (open-telemetry/opentelemetry-js#5147). The exemplar labels are the trace and
+// span IDs of the server span, read by the HTTP middleware and handed in here, so this module needs no tracing API.
+import client, { type Counter, type Histogram, type Metric, Registry } from '@prometheus-io/client';
+
+/** Seconds, as Prometheus recommends; the buckets bracket the demo's fast paths (20-100 ms) and its 0.8 s and 2 s spikes. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The route label of every request that matched no route: one series however many paths are probed. */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** The region label of a request whose baggage named a region outside the allow-list, or none. */
+export const OTHER_REGION = 'other';
+export const NO_REGION = 'none';
+
+export interface ExemplarLabels {
+  readonly trace_id: string;
+  readonly span_id: string;
+}
+
+export interface RequestRecord {
+  readonly method: string;
+  readonly route: string;
+  readonly statusCode: number;
+  readonly durationSeconds: number;
+  readonly region: string;
+  /** Set when the request failed on the server side (5xx): a bounded name such as an exception class. */
+  readonly errorType?: string;
+  /** Omitted, never empty: the client's counters replace a stored exemplar with an explicitly passed empty one. */
+  readonly exemplar?: ExemplarLabels;
+}
+
+type RequestLabels = 'method' | 'route' | 'status_code';
+
+export interface MetricsRenderResult {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export class RequestMetrics {
+  readonly registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+  /** The same metrics in Prometheus text 0.0.4 for scrapers that do not ask for OpenMetrics (no exemplars there). */
+  private readonly textRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE);
+  private readonly regions: ReadonlySet<string>;
+  private readonly duration: Histogram<RequestLabels>;
+  private readonly requests: Counter<RequestLabels | 'region'>;
+  private readonly errors: Counter<RequestLabels | 'error_type'>;
+
+  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean }) {
+    this.regions = new Set(options.regions);
+    const registers = [this.registry];
+    this.duration = new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Duration of HTTP requests, by route template.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: LATENCY_BUCKETS,
+      enableExemplars: true,
+      registers,
+    });
+    this.requests = new client.Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests served, by route template and allow-listed region.',
+      labelNames: ['method', 'route', 'status_code', 'region'],
+      enableExemplars: true,
+      registers,
+    });
+    this.errors = new client.Counter({
+      name: 'http_errors_total',
+      help: 'HTTP requests that failed on the server side (5xx), by error type.',
+      labelNames: ['method', 'route', 'status_code', 'error_type'],
+      enableExemplars: true,
+      registers,
+    });
+    if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
+    // The client's typings say getMetricsAsArray returns plain objects; it returns the metric instances.
+    for (const metric of this.registry.getMetricsAsArray() as unknown as RegisteredMetric[]) {
+      this.textRegistry.registerMetric(asPrometheusText(metric) as unknown as Metric);
+    }
+  }
+
+  /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
+  regionLabel(region: string | undefined): string {
+    if (region === undefined) return NO_REGION;
+    return this.regions.has(region) ? region : OTHER_REGION;
+  }
+
+  record(request: RequestRecord): void {
+    const labels = { method: request.method, route: request.route, status_code: request.statusCode };
+    const exemplarLabels = request.exemplar as Record<string, string> | undefined;
+    // Passing `exemplarLabels: undefined` is the same as omitting it: the client then keeps the stored exemplar.
+    this.duration.observe({ labels, value: request.durationSeconds, exemplarLabels });
+    this.requests.inc({ labels: { ...labels, region: request.region }, exemplarLabels });
+    if (request.errorType !== undefined) {
+      this.errors.inc({ labels: { ...labels, error_type: request.errorType }, exemplarLabels });
+    }
+  }
+
+  /** OpenMetrics (with exemplars) when the Accept header asks for it, as Prometheus does; text 0.0.4 otherwise. */
+  async render(accept: string | undefined): Promise<MetricsRenderResult> {
+    const registry = acceptsOpenMetrics(accept) ? this.registry : this.textRegistry;
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+}
+
+/** True when the Accept header lists application/openmetrics-text with a non-zero quality. */
+export function acceptsOpenMetrics(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    if (type !== 'application/openmetrics-text') return false;
+    const quality = parameters.find((parameter) => parameter.startsWith('q='));
+    return quality === undefined || Number(quality.slice(2)) > 0;
+  });
+}
+
+/**
+ * A view of a metric for the text registry. Rendering OpenMetrics renames counters in place (`x_total` becomes the
+ * family `x`), so the view restores the `_total` name that Prometheus text 0.0.4 expects for counter series.
+ */
+interface RegisteredMetric {
+  readonly name: string;
+  readonly type: string;
+  get(): Promise<object>;
+}
+
+function asPrometheusText(metric: RegisteredMetric): RegisteredMetric {
+  const name = metric.type === 'counter' ? `${metric.name.replace(/_total$/, '')}_total` : metric.name;
+  return Object.assign(Object.create(metric) as RegisteredMetric, {
+    name,
+    get: async () => ({ ...(await metric.get()), name }),
+  });
+}

@@ -1,0 +1,66 @@
+// Builds and starts the OpenTelemetry SDK: W3C trace context and baggage, OTLP over gRPC, the configured sampler.
+// It only builds the SDK; src/main.ts starts it before the app is imported, and owns shutdown.
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace';
+import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import packageJson from '../../package.json' with { type: 'json' };
+import type { Config } from '../config.ts';
+
+export interface Tracing {
+  /** Flushes every finished span to the exporter, then stops the SDK. */
+  shutdown(): Promise<void>;
+}
+
+export function startTracing(config: Config, exporter: SpanExporter = otlpExporter(config)): Tracing {
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: config.telemetry.serviceName,
+      [ATTR_SERVICE_VERSION]: packageJson.version,
+      [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: config.environment,
+    }),
+    sampler: createSampler(config.telemetry.sampler, config.telemetry.samplerRatio),
+    // A bounded queue, dropped when full: a slow or absent collector never holds a request up.
+    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 4096, scheduledDelayMillis: 1000 })],
+    // Server spans come from our Hono middleware, which knows the route template; the HTTP instrumentation is
+    // kept for outgoing calls only, so a downstream HTTP call joins the trace without a second server span.
+    instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })],
+    // Metrics go through the Prometheus client (for exemplars), logs through pino: the SDK handles traces only.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
+
+function otlpExporter(config: Config): SpanExporter {
+  return new OTLPTraceExporter({ url: config.telemetry.otlpEndpoint });
+}
+
+/** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */
+export function createSampler(name: Config['telemetry']['sampler'], ratio: number): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+  }
+}
