@@ -1,0 +1,167 @@
+// A real OTLP/gRPC trace receiver for the tests: the service's own OTLP exporter sends to it over gRPC, and the
+// tests read what arrived. The proto below is the subset of opentelemetry-proto's trace messages we read (field
+// numbers as upstream); protobuf skips the fields it does not name.
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+
+const OTLP_TRACE_SUBSET = `
+syntax = "proto3";
+package opentelemetry.proto.collector.trace.v1;
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ExportTraceServiceResponse {}
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+message Resource { repeated KeyValue attributes = 1; }
+message ScopeSpans { repeated Span spans = 2; }
+message Span {
+  bytes trace_id = 1;
+  bytes span_id = 2;
+  bytes parent_span_id = 4;
+  string name = 5;
+  int32 kind = 6;
+  fixed64 start_time_unix_nano = 7;
+  fixed64 end_time_unix_nano = 8;
+  repeated KeyValue attributes = 9;
+  Status status = 15;
+}
+message Status { int32 code = 3; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message AnyValue {
+  oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; }
+}
+`;
+
+export interface ReceivedSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  /** 2 is SERVER in OTLP's SpanKind. */
+  readonly kind: number;
+  readonly durationSeconds: number;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  readonly resource: Readonly<Record<string, string | number | boolean>>;
+  /** 2 is ERROR in OTLP's status code. */
+  readonly statusCode: number;
+}
+
+export const OTLP_SERVER_KIND = 2;
+
+interface DecodedKeyValue {
+  key: string;
+  value?: { stringValue?: string; boolValue?: boolean; intValue?: number | string; doubleValue?: number };
+}
+interface DecodedSpan {
+  traceId: Buffer;
+  spanId: Buffer;
+  parentSpanId: Buffer;
+  name: string;
+  kind: number;
+  startTimeUnixNano: number | string;
+  endTimeUnixNano: number | string;
+  attributes: DecodedKeyValue[];
+  status?: { code?: number };
+}
+interface DecodedRequest {
+  resourceSpans: { resource?: { attributes: DecodedKeyValue[] }; scopeSpans: { spans: DecodedSpan[] }[] }[];
+}
+
+export class OtlpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  private readonly server = new grpc.Server();
+  private waiters: (() => void)[] = [];
+  /** Set to make every export fail with UNAVAILABLE, as a collector that is down would. */
+  unavailable = false;
+  address = '';
+
+  static async start(host = '127.0.0.1'): Promise<OtlpReceiver> {
+    const receiver = new OtlpReceiver();
+    await receiver.listen(host);
+    return receiver;
+  }
+
+  private async listen(host: string): Promise<void> {
+    const root = protobuf.parse(OTLP_TRACE_SUBSET, { keepCase: false }).root;
+    const requestType = root.lookupType('ExportTraceServiceRequest');
+    const responseType = root.lookupType('ExportTraceServiceResponse');
+    const service: grpc.ServiceDefinition = {
+      Export: {
+        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestDeserialize: (bytes: Buffer) => requestType.toObject(requestType.decode(bytes), { longs: Number, defaults: true }),
+        requestSerialize: () => Buffer.alloc(0),
+        responseSerialize: () => Buffer.from(responseType.encode({}).finish()),
+        responseDeserialize: () => ({}),
+      },
+    };
+    this.server.addService(service, {
+      Export: (call: grpc.ServerUnaryCall<DecodedRequest, object>, callback: grpc.sendUnaryData<object>) => {
+        if (this.unavailable) {
+          callback({ code: grpc.status.UNAVAILABLE, details: 'receiver set unavailable by the test' });
+          return;
+        }
+        this.accept(call.request);
+        callback(null, {});
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    this.address = `http://${host}:${port}`;
+  }
+
+  private accept(request: DecodedRequest): void {
+    for (const resourceSpans of request.resourceSpans) {
+      const resource = toRecord(resourceSpans.resource?.attributes ?? []);
+      for (const scopeSpans of resourceSpans.scopeSpans) {
+        for (const span of scopeSpans.spans) {
+          this.spans.push({
+            traceId: span.traceId.toString('hex'),
+            spanId: span.spanId.toString('hex'),
+            parentSpanId: span.parentSpanId.toString('hex'),
+            name: span.name,
+            kind: span.kind,
+            durationSeconds: (Number(span.endTimeUnixNano) - Number(span.startTimeUnixNano)) / 1e9,
+            attributes: toRecord(span.attributes),
+            resource,
+            statusCode: span.status?.code ?? 0,
+          });
+        }
+      }
+    }
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Resolves once `predicate` holds for the spans received so far; rejects after `timeoutMs`. */
+  async waitFor(predicate: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.spans)) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${this.spans.length} spans received)`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  serverSpans(): ReceivedSpan[] {
+    return this.spans.filter((span) => span.kind === OTLP_SERVER_KIND);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+}
+
+function toRecord(attributes: readonly DecodedKeyValue[]): Record<string, string | number | boolean> {
+  const record: Record<string, string | number | boolean> = {};
+  for (const { key, value } of attributes) {
+    const scalar = value?.stringValue ?? value?.boolValue ?? value?.doubleValue ?? value?.intValue;
+    if (scalar !== undefined) record[key] = typeof scalar === 'string' && value?.intValue === scalar ? Number(scalar) : scalar;
+  }
+  return record;
+}

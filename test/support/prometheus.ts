@@ -1,0 +1,134 @@
+// Runs the real Prometheus (v3, built from its Go module by scripts/peers.sh and cached outside the clone) with
+// exemplar storage on, scraping the service over OpenMetrics, on a free loopback port.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The directory holding prometheus and promtool: $PROMETHEUS_DIR, else the cached build (built if missing). */
+export function prometheusDir(): string {
+  return process.env.PROMETHEUS_DIR ?? execFileSync(join(ROOT, 'scripts/peers.sh'), ['prometheus'], { encoding: 'utf8' }).trim();
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface Exemplar {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: string;
+  readonly timestamp: number;
+}
+export interface ExemplarSeries {
+  readonly seriesLabels: Readonly<Record<string, string>>;
+  readonly exemplars: readonly Exemplar[];
+}
+
+export class Prometheus {
+  readonly url: string;
+  private readonly child: ChildProcess;
+  private readonly dataDir: string;
+  output = '';
+
+  private constructor(url: string, child: ChildProcess, dataDir: string) {
+    this.url = url;
+    this.child = child;
+    this.dataDir = dataDir;
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  /** Starts Prometheus scraping `target` (host:port) every `scrapeInterval`; `exemplarStorage` false leaves the flag off. */
+  static async start(options: { target: string; scrapeInterval?: string; exemplarStorage?: boolean }): Promise<Prometheus> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'prometheus-test-'));
+    const configFile = join(dataDir, 'prometheus.yml');
+    writeFileSync(
+      configFile,
+      [
+        'global:',
+        `  scrape_interval: ${options.scrapeInterval ?? '1s'}`,
+        'storage:',
+        '  exemplars:',
+        '    max_exemplars: 100000',
+        'scrape_configs:',
+        '  - job_name: exemplar-demo',
+        '    scrape_protocols: [OpenMetricsText1.0.0, PrometheusText0.0.4]',
+        '    static_configs:',
+        `      - targets: ['${options.target}']`,
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    const flags = [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dataDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...(options.exemplarStorage === false ? [] : ['--enable-feature=exemplar-storage']),
+    ];
+    const child = spawn(join(prometheusDir(), 'prometheus'), flags, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const prometheus = new Prometheus(`http://127.0.0.1:${port}`, child, dataDir);
+    await prometheus.waitUntilReady();
+    return prometheus;
+  }
+
+  private async waitUntilReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) break;
+      try {
+        if ((await fetch(`${this.url}/-/ready`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`Prometheus did not become ready:\n${this.output}`);
+  }
+
+  async query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+    const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await response.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    if (body.status !== 'success') throw new Error(`query ${promql} failed: ${body.error}`);
+    return body.data.result;
+  }
+
+  async queryExemplars(promql: string, sinceSeconds = 600): Promise<ExemplarSeries[]> {
+    const end = Date.now() / 1000;
+    const response = await fetch(
+      `${this.url}/api/v1/query_exemplars?query=${encodeURIComponent(promql)}&start=${end - sinceSeconds}&end=${end + 60}`,
+    );
+    const body = (await response.json()) as { status: string; error?: string; data: ExemplarSeries[] };
+    if (body.status !== 'success') throw new Error(`query_exemplars ${promql} failed: ${body.error}`);
+    return body.data;
+  }
+
+  /** Waits until at least `count` more scrapes of the target have happened. */
+  async waitForScrapes(count: number, timeoutMs = 30_000): Promise<void> {
+    const scrapes = async () => Number((await this.query('sum(prometheus_target_interval_length_seconds_count)'))[0]?.value[1] ?? 0);
+    const target = (await scrapes()) + count;
+    const deadline = Date.now() + timeoutMs;
+    while ((await scrapes()) < target) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} scrapes within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      this.child.kill('SIGTERM');
+      await once(this.child, 'exit');
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,159 @@
+// The real service process exporting over OTLP/gRPC to a real receiver: spans, propagation, samplers, logs.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FAST_ENV } from './support/app.ts';
+import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
+import { ServiceProcess } from './support/service.ts';
+
+const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN = '00f067aa0ba902b7';
+
+function exemplarTraceIds(exposition: string): string[] {
+  return [...exposition.matchAll(/ # \{trace_id="([0-9a-f]{32})"/g)].map((match) => match[1]!);
+}
+
+describe('tracing (service process, OTLP over gRPC)', () => {
+  let receiver: OtlpReceiver;
+  before(async () => {
+    receiver = await OtlpReceiver.start();
+  });
+  after(() => receiver.stop());
+
+  describe('with parentbased_always_on and the slow paths forced', () => {
+    let service: ServiceProcess;
+    let usersResponse: Response;
+    before(async () => {
+      service = await ServiceProcess.start({
+        ...FAST_ENV,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+        OTEL_SERVICE_NAME: 'tracing-test',
+        DEPLOYMENT_ENVIRONMENT: 'test',
+        USERS_SLOW_PROBABILITY: '1',
+        USERS_SLOW_LATENCY_MS: '60',
+        PAYMENT_SLOW_PROBABILITY: '1',
+        PAYMENT_SLOW_LATENCY_MS: '60',
+        SLOW_REQUEST_THRESHOLD_MS: '50',
+        TRACE_URL_TEMPLATE: 'http://grafana.test/trace/{trace_id}',
+      });
+      usersResponse = await fetch(`${service.baseUrl}/api/users?limit=3`, {
+        headers: { traceparent: `00-${PARENT_TRACE}-${PARENT_SPAN}-01`, baggage: 'user_id=alice,region=eu-west' },
+      });
+      await usersResponse.arrayBuffer();
+      await (await fetch(`${service.baseUrl}/api/orders`)).arrayBuffer();
+      await (await fetch(`${service.baseUrl}/health`)).arrayBuffer();
+      await (await fetch(`${service.baseUrl}/metrics`)).arrayBuffer();
+      await receiver.waitFor((spans) => spans.filter((span) => span.resource['service.name'] === 'tracing-test').length >= 5);
+      assert.equal((await service.stop()).code, 0);
+    });
+    const ours = () => receiver.spans.filter((span) => span.resource['service.name'] === 'tracing-test');
+    const server = (route: string) => ours().filter((span) => span.kind === 2 && span.attributes['http.route'] === route);
+
+    it('continues the caller trace with exactly one server span per request, named by route template', () => {
+      const [users, ...extra] = server('/api/users');
+      assert.ok(users);
+      assert.equal(extra.length, 0);
+      assert.equal(users.name, 'GET /api/users');
+      assert.equal(users.traceId, PARENT_TRACE);
+      assert.equal(users.parentSpanId, PARENT_SPAN);
+      assert.equal(users.attributes['http.response.status_code'], 200);
+      assert.equal(server('/api/orders').length, 1);
+      assert.equal(ours().filter((span) => span.kind === 2).length, 2, 'no server span for /health or /metrics');
+    });
+
+    it('returns the trace in the server-timing header', () => {
+      assert.equal(usersResponse.headers.get('server-timing'), `traceparent;desc="00-${PARENT_TRACE}-${server('/api/users')[0]!.spanId}-01"`);
+    });
+
+    it('turns baggage user_id and region into span attributes', () => {
+      const users = server('/api/users')[0]!;
+      assert.equal(users.attributes['user.id'], 'alice');
+      assert.equal(users.attributes['app.region'], 'eu-west');
+    });
+
+    it('records the slow database query as a child span with database attributes', () => {
+      const users = server('/api/users')[0]!;
+      const query = ours().find((span) => span.parentSpanId === users.spanId);
+      assert.ok(query);
+      assert.equal(query.name, 'SELECT users');
+      assert.equal(query.attributes['db.system.name'], 'postgresql');
+      assert.equal(query.attributes['db.collection.name'], 'users');
+      assert.equal(query.attributes.slow_query, true);
+      assert.ok(query.durationSeconds >= 0.055, `query took ${query.durationSeconds} s`);
+    });
+
+    it('records fetchOrders then a slow checkPaymentStatus under the orders span', () => {
+      const orders = server('/api/orders')[0]!;
+      const children = ours().filter((span) => span.parentSpanId === orders.spanId);
+      assert.deepEqual(children.map((span) => span.name).sort(), ['checkPaymentStatus', 'fetchOrders']);
+      const payment = children.find((span) => span.name === 'checkPaymentStatus')!;
+      assert.equal(payment.attributes.external_service_slow, true);
+      assert.equal(payment.attributes['peer.service'], 'payment-service');
+    });
+
+    it('names the service, its version and environment in the resource', () => {
+      const resource = ours()[0]!.resource;
+      assert.equal(resource['service.name'], 'tracing-test');
+      assert.equal(resource['service.version'], '0.1.0');
+      assert.equal(resource['deployment.environment.name'], 'test');
+    });
+
+    it('writes one structured warning per slow request, with a trace URL', () => {
+      const warnings = service.logs.filter((line) => line.msg === 'slow request');
+      assert.equal(warnings.length, 2);
+      const users = server('/api/users')[0]!;
+      const warning = warnings.find((line) => line.route === '/api/users')!;
+      assert.equal(warning.level, 'warn');
+      assert.equal(warning.trace_id, users.traceId);
+      assert.equal(warning.span_id, users.spanId);
+      assert.ok(typeof warning.duration_seconds === 'number' && warning.duration_seconds >= 0.05);
+      assert.equal(warning.trace_url, `http://grafana.test/trace/${users.traceId}`);
+    });
+
+    it('logs JSON lines only', () => {
+      assert.deepEqual(service.logs.filter((line) => line.level === 'raw'), []);
+    });
+  });
+
+  describe('with parentbased_traceidratio at 0.1', () => {
+    const requests = 300;
+    let service: ServiceProcess;
+    let spans: ReceivedSpan[];
+    let exposition: string;
+    before(async () => {
+      service = await ServiceProcess.start({
+        ...FAST_ENV,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+        OTEL_SERVICE_NAME: 'ratio-test',
+        EXEMPLAR_POLICY: 'always',
+      });
+      for (let i = 0; i < requests; i += 1) await (await fetch(`${service.baseUrl}/api/${i % 2 === 0 ? 'users' : 'orders'}`)).arrayBuffer();
+      const parent = (flags: string) => ({ traceparent: `00-${PARENT_TRACE.replace(/^4/, flags === '01' ? '5' : '6')}-${PARENT_SPAN}-${flags}` });
+      await (await fetch(`${service.baseUrl}/api/users`, { headers: parent('01') })).arrayBuffer();
+      await (await fetch(`${service.baseUrl}/api/users`, { headers: parent('00') })).arrayBuffer();
+      exposition = await (await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'application/openmetrics-text' } })).text();
+      assert.equal((await service.stop()).code, 0); // shutdown flushes, so everything sampled has arrived
+      spans = receiver.serverSpans().filter((span) => span.resource['service.name'] === 'ratio-test');
+    });
+
+    it('samples about a tenth of new traces', () => {
+      const own = spans.filter((span) => span.parentSpanId === '').length;
+      // Binomial(300, 0.1): mean 30, standard deviation 5.2; 10..55 is outside by more than 3.8 deviations.
+      assert.ok(own >= 10 && own <= 55, `${own} of ${requests} sampled`);
+    });
+
+    it('follows the caller sampling decision', () => {
+      assert.ok(spans.some((span) => span.traceId === PARENT_TRACE.replace(/^4/, '5')), 'sampled parent: exported');
+      assert.ok(!spans.some((span) => span.traceId === PARENT_TRACE.replace(/^4/, '6')), 'unsampled parent: not exported');
+    });
+
+    it('never points an exemplar at a trace that was not exported', () => {
+      const exported = new Set(spans.map((span) => span.traceId));
+      const exemplars = exemplarTraceIds(exposition);
+      assert.ok(exemplars.length > 0);
+      for (const traceId of exemplars) assert.ok(exported.has(traceId), `exemplar ${traceId} is exported`);
+    });
+  });
+});
