@@ -14,12 +14,19 @@ key_of() { # a hash of the pinned build inputs and the Go toolchain, so a change
 
 build_prometheus() {
   local src=$root/peers/prometheus
-  local out=$cache/prometheus-$(key_of "$src/go.mod" "$src/go.sum")
+  local out=$cache/prometheus-$(key_of "$0" "$src/go.mod" "$src/go.sum")
   if [[ ! -x $out/prometheus || ! -x $out/promtool ]]; then
     echo "building Prometheus into $out (a few minutes the first time)" >&2
-    mkdir -p "$out.tmp"
+    # Module v0.MMP.x is release v3.MM.x; stamped so `prometheus --version` and the build-info API tell it.
+    local module_version release minor patch
+    module_version=$(sed -n 's#^require github.com/prometheus/prometheus v0\.\([0-9]*\)\.\([0-9]*\)$#\1 \2#p' "$src/go.mod")
+    read -r minor patch <<<"$module_version"
+    release="$((minor / 100)).$((minor % 100)).$patch"
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
     # remove_all_sd drops the cloud service-discovery plugins we never use; static and file discovery stay.
-    (cd "$src" && go build -trimpath -tags remove_all_sd -o "$out.tmp/" \
+    (cd "$src" && go build -trimpath -tags remove_all_sd \
+      -ldflags "-X github.com/prometheus/common/version.Version=$release -X github.com/prometheus/common/version.Branch=release" \
+      -o "$out.tmp/" \
       github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool) >&2
     rm -rf "$out" && mv "$out.tmp" "$out"
   fi
@@ -28,7 +35,7 @@ build_prometheus() {
 
 build_otelcol() {
   local src=$root/peers/otelcol
-  local out=$cache/otelcol-$(key_of "$src/builder-config.yaml")
+  local out=$cache/otelcol-$(key_of "$0" "$src/builder-config.yaml")
   if [[ ! -x $out/otelcol ]]; then
     echo "building the OpenTelemetry Collector into $out (a few minutes the first time)" >&2
     local builder_version

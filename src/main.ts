@@ -1,7 +1,6 @@
 // Entry point: configuration, then tracing, then the app (imported after the SDK has started, so the HTTP
 // instrumentation patches `http` before anything loads it), then one shutdown path for SIGTERM and SIGINT.
 import { propagation, trace } from '@opentelemetry/api';
-import type { Server } from 'node:http';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
@@ -25,8 +24,8 @@ if (config.telemetry.enabled) {
   }
 }
 
-const { serve } = await import('@hono/node-server');
 const { createApp } = await import('./http/app.ts');
+const { startServer } = await import('./http/server.ts');
 const { createExemplarPolicy } = await import('./telemetry/exemplar-policy.ts');
 const { RequestMetrics } = await import('./telemetry/metrics.ts');
 
@@ -38,25 +37,22 @@ const app = createApp({
   metrics: new RequestMetrics({ regions: config.metricRegions }),
   exemplarPolicy: createExemplarPolicy(config.exemplars),
   logger,
-  isReady: () => tracing !== undefined && !shuttingDown,
+  // Ready once tracing runs (or was switched off on purpose) and until shutdown begins.
+  isReady: () => (tracing !== undefined || !config.telemetry.enabled) && !shuttingDown,
 });
 
-// Plain HTTP/1.1: serve() returns an http.Server unless given HTTP/2 options.
-const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (address) => {
-  logger.info({ address: address.address, port: address.port, exemplar_policy: config.exemplars.policy }, 'listening');
-}) as Server;
+const http = startServer(app.fetch, {
+  host: config.host,
+  port: config.port,
+  logger,
+  onListening: (port) => logger.info({ address: config.host, port, exemplar_policy: config.exemplars.policy }, 'listening'),
+});
 
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   logger.info({ signal }, 'shutting down: finishing in-flight requests');
-  const deadline = setTimeout(() => {
-    logger.warn({ timeout_ms: config.shutdownTimeoutMs }, 'in-flight requests still open at the timeout: closing them');
-    server.closeAllConnections();
-  }, config.shutdownTimeoutMs);
-  // close() stops accepting and resolves once every in-flight request has finished (idle keep-alives are closed).
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  clearTimeout(deadline);
+  await http.close(config.shutdownTimeoutMs);
   try {
     await tracing?.shutdown();
     logger.info('spans flushed; bye');

@@ -115,7 +115,7 @@ export class Prometheus {
 
   /** Waits until at least `count` more scrapes of the target have happened. */
   async waitForScrapes(count: number, timeoutMs = 30_000): Promise<void> {
-    const scrapes = async () => Number((await this.query('sum(prometheus_target_interval_length_seconds_count)'))[0]?.value[1] ?? 0);
+    const scrapes = async () => Number((await this.query('sum(count_over_time(up[1h]))'))[0]?.value[1] ?? 0);
     const target = (await scrapes()) + count;
     const deadline = Date.now() + timeoutMs;
     while ((await scrapes()) < target) {

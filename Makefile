@@ -1,0 +1,45 @@
+# exemplar-demo: `make up` runs the whole demo in Docker, `make test` runs the tests (no Docker needed).
+SHELL := /bin/bash
+COMPOSE ?= docker compose
+GRAFANA_URL ?= http://localhost:3000
+
+.DEFAULT_GOAL := help
+.PHONY: help docker-check up down clean logs ps load test check
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+
+docker-check:
+	@command -v docker >/dev/null || { echo "Docker is not installed: https://docs.docker.com/get-docker/ (make test needs no Docker)"; exit 1; }
+	@$(COMPOSE) version >/dev/null 2>&1 || { echo "Docker Compose v2 is missing: 'docker compose version' must work"; exit 1; }
+
+up: docker-check ## build and start the stack, wait until healthy, print the URLs
+	$(COMPOSE) up --build --detach --wait
+	@echo
+	@echo "  Grafana (dashboard)   $(GRAFANA_URL)"
+	@echo "  Prometheus            http://localhost:9090"
+	@echo "  Tempo API             http://localhost:3200"
+	@echo "  Service               http://localhost:8080/api/users  http://localhost:8080/api/orders  /metrics"
+	@echo
+	@echo "  Make spikes: make load"
+
+down: docker-check ## stop the stack, keep its data
+	$(COMPOSE) down
+
+clean: docker-check ## stop the stack and delete its volumes
+	$(COMPOSE) down --volumes --remove-orphans
+
+logs: docker-check ## follow the logs of every service
+	$(COMPOSE) logs --follow --tail=100
+
+ps: docker-check ## show the stack's containers and their health
+	$(COMPOSE) ps
+
+load: docker-check ## drive baseline, spike and recovery traffic at the stack (runs in a container)
+	$(COMPOSE) --profile load run --rm load
+
+check: ## type-check (tsc --noEmit)
+	npm run check
+
+test: check ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
+	npm test

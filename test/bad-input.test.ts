@@ -1,0 +1,106 @@
+// Bad input over real HTTP: random paths and methods, malformed query strings, trace context and baggage.
+import fc from 'fast-check';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FAST_ENV } from './support/app.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { ServiceProcess } from './support/service.ts';
+
+describe('bad input', () => {
+  let receiver: OtlpReceiver;
+  let service: ServiceProcess;
+  before(async () => {
+    receiver = await OtlpReceiver.start();
+    service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, OTEL_SERVICE_NAME: 'bad-input-test' });
+  });
+  after(async () => {
+    await service.stop();
+    await receiver.stop();
+  });
+
+  const problemsOf = async (query: string) => {
+    const response = await fetch(`${service.baseUrl}/api/users${query}`);
+    return { status: response.status, body: (await response.json()) as { error: string; problems: { field: string; rule: string }[] } };
+  };
+
+  const badQueries: [string, string][] = [
+    ['?limit=abc', 'limit'],
+    ['?limit=0', 'limit'],
+    ['?limit=101', 'limit'],
+    ['?limit=1.5', 'limit'],
+    ['?limit=1&limit=2', 'limit'],
+    ['?region=EU%20WEST', 'region'],
+    ['?region=' + 'a'.repeat(33), 'region'],
+    ['?colour=blue', 'colour'],
+  ];
+  for (const [query, field] of badQueries) {
+    it(`answers ${query} with 400 naming ${field}`, async () => {
+      const { status, body } = await problemsOf(query);
+      assert.equal(status, 400);
+      assert.equal(body.error, 'invalid_request');
+      assert.equal(body.problems[0]?.field, field);
+      assert.ok(body.problems[0]!.rule.length > 0);
+    });
+  }
+
+  it('validates /api/orders the same way', async () => {
+    const response = await fetch(`${service.baseUrl}/api/orders?limit=-3`);
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { problems: { field: string }[] }).problems[0]?.field, 'limit');
+  });
+
+  it('answers an unknown route with a 404 JSON body', async () => {
+    const response = await fetch(`${service.baseUrl}/no/such/route`);
+    assert.equal(response.status, 404);
+    assert.deepEqual(await response.json(), { error: 'not_found', path: '/no/such/route' });
+  });
+
+  it('ignores malformed traceparent and baggage: a new trace, no attributes, no error', async () => {
+    const malformed = [
+      { traceparent: '00-zzzz-00f067aa0ba902b7-01' },
+      { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' },
+      { traceparent: 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      { traceparent: 'x'.repeat(4000) },
+      { baggage: 'user_id' },
+      { baggage: '=;;,,region=%ZZ' },
+      { baggage: `user_id=${'x'.repeat(9000)}` },
+    ];
+    for (const headers of malformed) {
+      const response = await fetch(`${service.baseUrl}/api/users`, { headers });
+      assert.equal(response.status, 200, JSON.stringify(headers).slice(0, 80));
+      await response.arrayBuffer();
+    }
+    await receiver.waitFor((spans) => spans.filter((span) => span.kind === 2 && span.resource['service.name'] === 'bad-input-test').length >= malformed.length);
+    for (const span of receiver.serverSpans()) {
+      assert.equal(span.parentSpanId, '', 'a malformed traceparent starts a new trace');
+      assert.notEqual(span.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    }
+  });
+
+  it('answers oversized headers with 431 JSON before they reach the app', async () => {
+    const response = await fetch(`${service.baseUrl}/api/users`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
+    assert.equal(response.status, 431);
+    assert.deepEqual(await response.json(), { error: 'headers_too_large' });
+  });
+
+  it('keeps the series count bounded under 1,000 random paths and methods, never answering 5xx', async () => {
+    const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'PROPFIND', 'BREW', 'X-RANDOM'];
+    const samples = fc.sample(fc.tuple(fc.constantFrom(...methods), fc.webPath(), fc.webQueryParameters()), { numRuns: 1000, seed: 42 });
+    const statuses = new Map<number, number>();
+    for (const [method, path, query] of samples) {
+      const response = await fetch(`${service.baseUrl}${path.startsWith('/') ? path : `/${path}`}?${query}`, { method });
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      const text = await response.text();
+      if (method !== 'HEAD') JSON.parse(text); // every body is JSON, even for requests Node's parser refuses
+    }
+    assert.ok([...statuses.keys()].every((status) => status < 500), `statuses ${JSON.stringify([...statuses])}`);
+
+    const exposition = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    const series = exposition.split('\n').filter((line) => line.startsWith('http_requests_total{'));
+    const routes = new Set(series.map((line) => /route="([^"]*)"/.exec(line)![1]));
+    // Bound: 10 method values (9 known + _OTHER) × 3 routes (two templates + "unmatched") × the few status codes.
+    assert.ok([...routes].every((route) => ['/api/users', '/api/orders', 'unmatched'].includes(route!)), [...routes].join());
+    assert.ok(series.length <= 30, `${series.length} request series after 1,000 random requests`);
+    console.log(`bad input: 1,000 random requests -> ${series.length} http_requests_total series, statuses ${JSON.stringify([...statuses])}`);
+  });
+});

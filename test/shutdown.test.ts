@@ -1,0 +1,67 @@
+// SIGTERM while a slow request is in flight: the request completes, its spans are flushed, the exit code is 0.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FAST_ENV } from './support/app.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { ServiceProcess } from './support/service.ts';
+
+describe('graceful shutdown', () => {
+  it('finishes the in-flight request, refuses new ones, flushes its spans and exits 0', async () => {
+    const receiver = await OtlpReceiver.start();
+    // A long export delay, so only the shutdown flush can deliver the spans in time.
+    const service = await ServiceProcess.start({
+      ...FAST_ENV,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+      USERS_SLOW_PROBABILITY: '1',
+      USERS_SLOW_LATENCY_MS: '1500',
+    });
+    try {
+      const inFlight = fetch(`${service.baseUrl}/api/users`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      service.signal('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await assert.rejects(fetch(`${service.baseUrl}/health`, { headers: { connection: 'close' } }), 'new connections are refused');
+
+      const response = await inFlight;
+      assert.equal(response.status, 200);
+      const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1];
+      await response.arrayBuffer();
+
+      const { code } = await service.exit;
+      assert.equal(code, 0);
+      const spans = receiver.spans.filter((span) => span.traceId === traceId);
+      assert.deepEqual(spans.map((span) => span.name).sort(), ['GET /api/users', 'SELECT users']);
+    } finally {
+      await service.stop();
+      await receiver.stop();
+    }
+  });
+
+  it('closes requests still open at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
+    const receiver = await OtlpReceiver.start();
+    const service = await ServiceProcess.start({
+      ...FAST_ENV,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+      USERS_SLOW_PROBABILITY: '1',
+      USERS_SLOW_LATENCY_MS: '30000',
+      SHUTDOWN_TIMEOUT_MS: '500',
+    });
+    try {
+      const inFlight = fetch(`${service.baseUrl}/api/users`).then(
+        (response) => response.status,
+        () => 'closed',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const signalledAt = Date.now();
+      service.signal('SIGTERM');
+      const { code } = await service.exit;
+      assert.equal(code, 0);
+      assert.ok(Date.now() - signalledAt < 10_000, 'exits long before the 30 s request would have ended');
+      assert.equal(await inFlight, 'closed');
+      assert.ok(service.logs.some((line) => line.msg === 'in-flight requests still open at the timeout: closing them'));
+    } finally {
+      await service.stop();
+      await receiver.stop();
+    }
+  });
+});
