@@ -13,7 +13,12 @@ docker-check:
 	@command -v docker >/dev/null || { echo "Docker is not installed: https://docs.docker.com/get-docker/ (make test needs no Docker)"; exit 1; }
 	@$(COMPOSE) version >/dev/null 2>&1 || { echo "Docker Compose v2 is missing: 'docker compose version' must work"; exit 1; }
 
-up: docker-check ## build and start the stack, wait until healthy, print the URLs
+.env:
+	@# A fresh random Grafana admin password on first use: nothing secret is ever committed.
+	@sed "s/^GRAFANA_ADMIN_PASSWORD=.*/GRAFANA_ADMIN_PASSWORD=$$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')/" .env.example > .env
+	@echo "created .env (Grafana admin password inside)"
+
+up: docker-check .env ## build and start the stack, wait until healthy, print the URLs
 	$(COMPOSE) up --build --detach --wait
 	@echo
 	@echo "  Grafana (dashboard)   $(GRAFANA_URL)"

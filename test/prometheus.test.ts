@@ -2,6 +2,7 @@
 // with the slow paths forced, the service exporting to a real OTLP/gRPC receiver.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { buildDashboard } from '../scripts/dashboard.ts';
 import { FAST_ENV } from './support/app.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import { Prometheus } from './support/prometheus.ts';
@@ -94,9 +95,24 @@ describe('Prometheus scraping the service', () => {
       }
     });
 
-    it('serves the latency quantiles the dashboard draws', async () => {
-      const p99 = await stack!.prometheus.query('histogram_quantile(0.99, sum by (le, route) (rate(http_request_duration_seconds_bucket[1m])))');
-      assert.deepEqual(p99.map((sample) => sample.metric.route).sort(), ['/api/orders', '/api/users']);
+    it('answers every PromQL expression of the dashboard with data', async () => {
+      const { panels } = buildDashboard();
+      const expressions = panels.flatMap((panel) => panel.targets.map((target) => ({ panel: panel.title, expr: target.expr })));
+      assert.ok(expressions.length >= 9);
+      for (const { panel, expr } of expressions) {
+        // Grafana's variables, as Grafana would substitute them for "All" routes.
+        const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$route', '.+');
+        await stack!.prometheus.parse(promql);
+        const result = await stack!.prometheus.query(promql);
+        assert.ok(result.length > 0, `${panel}: ${promql} returned no data`);
+      }
+    });
+
+    it('evaluates the committed recording rules per route', async () => {
+      for (const quantile of ['p50', 'p95', 'p99']) {
+        const result = await stack!.prometheus.query(`route:http_request_duration_seconds:${quantile}`);
+        assert.deepEqual(result.map((sample) => sample.metric.route).sort(), ['/api/orders', '/api/users'], quantile);
+      }
     });
   });
 

@@ -14,8 +14,11 @@ export const UNMATCHED_ROUTE = 'unmatched';
 export const OTHER_REGION = 'other';
 export const NO_REGION = 'none';
 
+/** The exemplar label that Grafana's Prometheus datasource maps to Tempo (grafana/provisioning/datasources). */
+export const EXEMPLAR_TRACE_ID_LABEL = 'trace_id';
+
 export interface ExemplarLabels {
-  readonly trace_id: string;
+  readonly [EXEMPLAR_TRACE_ID_LABEL]: string;
   readonly span_id: string;
 }
 

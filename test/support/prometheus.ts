@@ -58,6 +58,10 @@ export class Prometheus {
       [
         'global:',
         `  scrape_interval: ${options.scrapeInterval ?? '1s'}`,
+        `  evaluation_interval: ${options.scrapeInterval ?? '1s'}`,
+        // The committed recording and alerting rules, so the tests evaluate the very rules Compose loads.
+        'rule_files:',
+        `  - ${join(ROOT, 'prometheus/rules.yml')}`,
         'storage:',
         '  exemplars:',
         '    max_exemplars: 100000',
@@ -94,6 +98,13 @@ export class Prometheus {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`Prometheus did not become ready:\n${this.output}`);
+  }
+
+  /** Parses with Prometheus's own PromQL parser; throws with its message when the expression is invalid. */
+  async parse(promql: string): Promise<void> {
+    const response = await fetch(`${this.url}/api/v1/parse_query?query=${encodeURIComponent(promql)}`);
+    const body = (await response.json()) as { status: string; error?: string };
+    if (body.status !== 'success') throw new Error(`PromQL does not parse: ${promql}: ${body.error}`);
   }
 
   async query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {

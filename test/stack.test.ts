@@ -1,0 +1,200 @@
+// The Compose stack's files, checked as hard as this machine allows: the real promtool and the real Collector
+// validate their files; Tempo and Grafana cannot run here, so their files are checked against the keys of the
+// pinned versions (sources cited beside each check) and against each other.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { buildDashboard, renderDashboard, DASHBOARD_FILE } from '../scripts/dashboard.ts';
+import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
+import { prometheusDir } from './support/prometheus.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+// merge: Compose files use YAML merge keys (`<<: *restart`).
+const yamlOf = (path: string) => parse(read(path), { merge: true }) as Record<string, any>;
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  restart?: string;
+  command?: string[];
+  entrypoint?: string[];
+}
+const compose = yamlOf('docker-compose.yml') as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const services = Object.entries(compose.services);
+/** One-shot helpers (they run a command and exit) and opt-in profiles need no healthcheck or restart policy. */
+const longRunning = services.filter(([, service]) => service.profiles === undefined && service.entrypoint === undefined && !service.command?.[0]?.startsWith('cp'));
+
+describe('docker-compose.yml', () => {
+  it('has the five services of the demo', () => {
+    for (const name of ['app', 'otel-collector', 'tempo', 'prometheus', 'grafana']) assert.ok(compose.services[name], name);
+  });
+
+  it('pins every image to a release tag', () => {
+    const local = compose.services.app!.image;
+    for (const [name, service] of services) {
+      if (service.image === undefined || service.image === local) continue; // the app image is built here
+      assert.match(service.image, /^[a-z0-9./-]+:v?\d+\.\d+\.\d+(-[a-z]+)?$/, `${name}: ${service.image}`);
+    }
+    assert.match(read('Dockerfile'), /^ARG NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim$/m, 'Node 24 slim base pinned');
+  });
+
+  it('runs the same Prometheus and Collector releases as the tests build', () => {
+    const prometheusModule = /require github.com\/prometheus\/prometheus v0\.(\d+)\.(\d+)/.exec(read('peers/prometheus/go.mod'))!;
+    const minor = Number(prometheusModule[1]);
+    assert.equal(compose.services.prometheus!.image, `prom/prometheus:v${Math.floor(minor / 100)}.${minor % 100}.${prometheusModule[2]}`);
+    const collector = /^\s*version: (\S+)$/m.exec(read('peers/otelcol/builder-config.yaml'))![1];
+    assert.equal(compose.services['otel-collector']!.image, `otel/opentelemetry-collector-contrib:${collector}`);
+  });
+
+  it('mounts only files that exist, and named volumes that are declared', () => {
+    for (const [name, service] of services) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('.')) assert.ok(existsSync(join(ROOT, source)), `${name} mounts missing ${source}`);
+        else assert.ok(source in compose.volumes, `${name} uses undeclared volume ${source}`);
+      }
+    }
+  });
+
+  it('publishes every port on 127.0.0.1 only', () => {
+    for (const [name, service] of services) {
+      for (const port of service.ports ?? []) assert.match(port, /^127\.0\.0\.1:/, `${name}: ${port}`);
+    }
+  });
+
+  it('gives every long-running service a healthcheck and a restart policy, and waits on health', () => {
+    for (const [name, service] of longRunning) {
+      assert.ok(service.healthcheck ?? name === 'app', `${name} has a healthcheck`); // app: the Dockerfile's HEALTHCHECK
+      assert.equal(service.restart, 'unless-stopped', `${name} restart policy`);
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        assert.match(condition, /^service_(healthy|completed_successfully)$/, `${name} -> ${dependency}`);
+      }
+    }
+    assert.match(read('Dockerfile'), /^HEALTHCHECK /m);
+    assert.match(read('Dockerfile'), /^USER node$/m, 'the app runs as a non-root user');
+  });
+
+  it('samples every trace at the head in Compose, leaving the choice to the Collector', () => {
+    const app = compose.services.app as unknown as { environment: Record<string, string> };
+    assert.equal(app.environment.OTEL_TRACES_SAMPLER, '${OTEL_TRACES_SAMPLER:-parentbased_always_on}');
+  });
+});
+
+describe('Prometheus files (real promtool)', () => {
+  const promtool = join(prometheusDir(), 'promtool');
+  it('promtool check config passes (rules included)', () => {
+    execFileSync(promtool, ['check', 'config', join(ROOT, 'prometheus/prometheus.yml')], { stdio: 'pipe' });
+  });
+  it('promtool check rules passes', () => {
+    execFileSync(promtool, ['check', 'rules', join(ROOT, 'prometheus/rules.yml')], { stdio: 'pipe' });
+  });
+  it('scrapes the app with OpenMetrics first, and Compose turns exemplar storage and remote write on', () => {
+    const config = yamlOf('prometheus/prometheus.yml');
+    const app = (config.scrape_configs as { job_name: string; scrape_protocols: string[] }[]).find((job) => job.job_name === 'exemplar-demo')!;
+    assert.equal(app.scrape_protocols[0], 'OpenMetricsText1.0.0');
+    assert.ok(config.storage.exemplars.max_exemplars > 0);
+    const flags = compose.services.prometheus!.command!;
+    assert.ok(flags.includes('--enable-feature=exemplar-storage'));
+    assert.ok(flags.includes('--web.enable-remote-write-receiver'));
+  });
+  it('has p50/p95/p99 recording rules per route and a p99 alert held for a minute', () => {
+    const rules = (yamlOf('prometheus/rules.yml').groups as { rules: { record?: string; alert?: string; for?: string; expr: string }[] }[]).flatMap((group) => group.rules);
+    for (const quantile of ['p50', 'p95', 'p99']) assert.ok(rules.some((rule) => rule.record === `route:http_request_duration_seconds:${quantile}`));
+    const alert = rules.find((rule) => rule.alert === 'HighP99Latency')!;
+    assert.equal(alert.for, '1m');
+    assert.match(alert.expr, /p99 > 2$/);
+  });
+});
+
+describe('Collector file (real Collector, same release and components as the contrib image)', () => {
+  it('otelcol validate passes', () => {
+    const otelcol = join(execFileSync(join(ROOT, 'scripts/peers.sh'), ['otelcol'], { encoding: 'utf8' }).trim(), 'otelcol');
+    execFileSync(otelcol, ['validate', `--config=${join(ROOT, 'otel-collector/config.yaml')}`], { stdio: 'pipe' });
+  });
+  it('keeps exemplar traces, errors, slow traces and a probabilistic 10% of the rest', () => {
+    const policies = yamlOf('otel-collector/config.yaml').processors.tail_sampling.policies as Record<string, any>[];
+    const byType = Object.fromEntries(policies.map((policy) => [policy.type, policy[policy.type]]));
+    assert.deepEqual(byType.boolean_attribute, { key: 'exemplar', value: true }, 'the mark the service sets (src/telemetry/attributes.ts)');
+    assert.deepEqual(byType.status_code, { status_codes: ['ERROR'] });
+    assert.deepEqual(byType.latency, { threshold_ms: 500 });
+    assert.deepEqual(byType.probabilistic, { sampling_percentage: 10 });
+  });
+});
+
+describe('Tempo file (Tempo cannot be built here: checked against the keys of grafana/tempo v3.0.3)', () => {
+  const tempo = yamlOf('tempo/tempo.yaml');
+  it('has no 2.x block that Tempo 3.0 refuses', () => {
+    for (const removed of ['ingester', 'compactor', 'query_frontend_v1']) assert.ok(!(removed in tempo), removed);
+  });
+  it('uses only top-level blocks that v3.0.3 knows', () => {
+    // From docs/sources/tempo/configuration/manifest.md and _index.md at v3.0.3.
+    const known = new Set(['stream_over_http_enabled', 'server', 'distributor', 'metrics_generator', 'storage', 'backend_worker', 'backend_scheduler', 'overrides', 'usage_report', 'query_frontend', 'querier', 'memberlist', 'live_store', 'block_builder', 'ingest', 'cache', 'memory']);
+    for (const key of Object.keys(tempo)) assert.ok(known.has(key), key);
+  });
+  it('binds the OTLP receivers to the Compose host name (since 2.7 a bare port means localhost only)', () => {
+    assert.equal(tempo.distributor.receivers.otlp.protocols.grpc.endpoint, 'tempo:4317');
+    assert.equal(tempo.distributor.receivers.otlp.protocols.http.endpoint, 'tempo:4318');
+  });
+  it('remote-writes span metrics and service graphs with exemplars to Prometheus', () => {
+    assert.deepEqual(tempo.metrics_generator.storage.remote_write, [{ url: 'http://prometheus:9090/api/v1/write', send_exemplars: true }]);
+    assert.deepEqual(tempo.overrides.defaults.metrics_generator.processors, ['span-metrics', 'service-graphs']);
+  });
+});
+
+describe('Grafana files (Grafana cannot be had here: checked against each other and the service)', () => {
+  const datasources = yamlOf('grafana/provisioning/datasources/datasources.yaml').datasources as { uid: string; type: string; jsonData: Record<string, any> }[];
+  const uids = new Map(datasources.map((datasource) => [datasource.uid, datasource.type]));
+  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as ReturnType<typeof buildDashboard>;
+  const panels = dashboard.panels;
+
+  it('links exemplars with the label the service emits to the Tempo datasource', () => {
+    const prometheus = datasources.find((datasource) => datasource.type === 'prometheus')!;
+    const destination = (prometheus.jsonData.exemplarTraceIdDestinations as { name: string; datasourceUid: string }[]).find(
+      (entry) => entry.name === EXEMPLAR_TRACE_ID_LABEL,
+    );
+    assert.ok(destination, `a destination for the label ${EXEMPLAR_TRACE_ID_LABEL}`);
+    assert.equal(uids.get(destination.datasourceUid), 'tempo');
+  });
+  it('also links Tempo span-metric exemplars (label traceID)', () => {
+    const prometheus = datasources.find((datasource) => datasource.type === 'prometheus')!;
+    assert.ok((prometheus.jsonData.exemplarTraceIdDestinations as { name: string }[]).some((entry) => entry.name === 'traceID'));
+  });
+  it('points the Tempo datasource at Prometheus for traces-to-metrics and the service map', () => {
+    const tempo = datasources.find((datasource) => datasource.type === 'tempo')!;
+    assert.equal(uids.get(tempo.jsonData.tracesToMetrics.datasourceUid), 'prometheus');
+    assert.equal(uids.get(tempo.jsonData.serviceMap.datasourceUid), 'prometheus');
+    assert.equal(tempo.jsonData.nodeGraph.enabled, true);
+  });
+  it('commits the dashboard JSON its typed code generates', () => {
+    assert.equal(readFileSync(DASHBOARD_FILE, 'utf8'), renderDashboard(), 'run node scripts/dashboard.ts');
+  });
+  it('uses only provisioned datasource uids', () => {
+    for (const panel of panels) {
+      assert.ok(uids.has(panel.datasource.uid), panel.title);
+      for (const target of panel.targets) assert.ok(uids.has(target.datasource.uid), panel.title);
+    }
+  });
+  it('turns exemplars on for every latency and counter target', () => {
+    const latency = panels.flatMap((panel) => panel.targets).filter((target) => /histogram_quantile|_total/.test(target.expr));
+    assert.ok(latency.length >= 6);
+    for (const target of latency) assert.equal(target.exemplar, true, target.expr);
+  });
+  it('opens on the last 15 minutes, refreshing every 5 s, and is the home dashboard', () => {
+    assert.deepEqual(dashboard.time, { from: 'now-15m', to: 'now' });
+    assert.equal(dashboard.refresh, '5s');
+    const grafana = compose.services.grafana as unknown as { environment: Record<string, string> };
+    assert.equal(grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, '/var/lib/grafana/dashboards/latency.json');
+    assert.equal(grafana.environment.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer');
+    assert.match(grafana.environment.GF_SECURITY_ADMIN_PASSWORD!, /^\$\{GRAFANA_ADMIN_PASSWORD:\?/, 'admin password from the environment');
+  });
+});
