@@ -3,6 +3,7 @@
 # outside the clone, keyed by a hash of their pinned build files, so that a second run takes seconds.
 #   scripts/peers.sh prometheus   -> prints the directory holding prometheus and promtool
 #   scripts/peers.sh otelcol      -> prints the directory holding otelcol (the Collector, our components only)
+#   scripts/peers.sh jaeger       -> prints the directory holding jaeger (the trace store standing in for Tempo)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,8 +50,21 @@ build_otelcol() {
   echo "$out"
 }
 
+build_jaeger() {
+  local src=$root/peers/jaeger
+  local out=$cache/jaeger-$(key_of "$0" "$src/go.mod" "$src/go.sum")
+  if [[ ! -x $out/jaeger ]]; then
+    echo "building Jaeger into $out (a few minutes the first time)" >&2
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+    (cd "$src" && go build -trimpath -o "$out.tmp/" github.com/jaegertracing/jaeger/cmd/jaeger) >&2
+    rm -rf "$out" && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
 case ${1:-} in
   prometheus) build_prometheus ;;
   otelcol) build_otelcol ;;
-  *) echo "usage: $0 prometheus|otelcol" >&2; exit 2 ;;
+  jaeger) build_jaeger ;;
+  *) echo "usage: $0 prometheus|otelcol|jaeger" >&2; exit 2 ;;
 esac
