@@ -2,6 +2,7 @@
 // Telemetry plumbing keeps the standard OTEL_* variables (read by the OpenTelemetry SDK itself); the few of them
 // that a typo would silently break are validated here too, so a wrong value stops the service with its name.
 import { z } from 'zod';
+import { grafanaTraceUrl } from './telemetry/trace-links.ts';
 
 const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;
 export type ExemplarPolicyName = (typeof EXEMPLAR_POLICIES)[number];
@@ -48,12 +49,15 @@ const environmentSchema = z
     EXEMPLAR_THRESHOLD_MS: milliseconds(500),
     EXEMPLAR_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 
+    ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
     METRIC_REGIONS: commaList('eu-west,us-east,ap-south'),
     SLOW_REQUEST_THRESHOLD_MS: milliseconds(2000),
+    GRAFANA_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
+    // Overrides the Grafana Explore link built from GRAFANA_URL, for another trace UI.
     TRACE_URL_TEMPLATE: z
       .string()
-      .default('http://localhost:3000/explore?schemaVersion=1&panes={"trace":{"datasource":"tempo","queries":[{"refId":"A","datasource":{"type":"tempo","uid":"tempo"},"queryType":"traceql","query":"{trace_id}"}],"range":{"from":"now-1h","to":"now"}}}')
-      .refine((template) => template.includes('{trace_id}'), 'must contain the placeholder {trace_id}'),
+      .refine((template) => template.includes('{trace_id}'), 'must contain the placeholder {trace_id}')
+      .optional(),
 
     OTEL_SERVICE_NAME: z.string().min(1).default('exemplar-demo'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).default('http://localhost:4317'),
@@ -85,8 +89,11 @@ export interface Config {
   };
   readonly exemplars: { readonly policy: ExemplarPolicyName; readonly rate: number; readonly thresholdSeconds: number; readonly windowSeconds: number };
   readonly metricRegions: readonly string[];
+  /** Bearer token of the fault switch; the switch is off (404) without one. */
+  readonly adminToken: string | undefined;
   readonly slowRequestThresholdSeconds: number;
-  readonly traceUrlTemplate: string;
+  /** The URL of one trace for a person to open, as the slow-request warning prints it. */
+  readonly traceUrl: (traceId: string) => string;
   readonly telemetry: { readonly enabled: boolean; readonly serviceName: string; readonly otlpEndpoint: string; readonly sampler: Environment['OTEL_TRACES_SAMPLER']; readonly samplerRatio: number };
 }
 
@@ -131,8 +138,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       windowSeconds: e.EXEMPLAR_WINDOW_SECONDS,
     },
     metricRegions: e.METRIC_REGIONS,
+    adminToken: e.ADMIN_TOKEN,
     slowRequestThresholdSeconds: e.SLOW_REQUEST_THRESHOLD_MS / 1000,
-    traceUrlTemplate: e.TRACE_URL_TEMPLATE,
+    traceUrl: (traceId: string) =>
+      e.TRACE_URL_TEMPLATE === undefined ? grafanaTraceUrl(e.GRAFANA_URL, traceId) : e.TRACE_URL_TEMPLATE.replaceAll('{trace_id}', traceId),
     telemetry: {
       enabled: e.OTEL_SDK_DISABLED === 'false',
       serviceName: e.OTEL_SERVICE_NAME,

@@ -15,6 +15,8 @@ describe('configuration', () => {
     assert.equal(config.slowRequestThresholdSeconds, 2);
     assert.equal(config.telemetry.otlpEndpoint, 'http://localhost:4317');
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.users));
+    assert.equal(config.adminToken, undefined, 'the fault switch is off by default');
+    assert.match(config.traceUrl('0af7651916cd43dd8448eb211c80319c'), /^http:\/\/localhost:3000\/explore\?schemaVersion=1&panes=.*0af7651916cd43dd8448eb211c80319c/);
   });
 
   const bad: [string, string, RegExp][] = [
@@ -29,6 +31,8 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['METRIC_REGIONS', 'eu-west,EU WEST', /METRIC_REGIONS\.1: lowercase/],
     ['TRACE_URL_TEMPLATE', 'http://grafana/explore', /TRACE_URL_TEMPLATE: must contain the placeholder \{trace_id\}/],
+    ['ADMIN_TOKEN', 'short', /ADMIN_TOKEN: at least 16 characters/],
+    ['GRAFANA_URL', 'localhost:3000', /GRAFANA_URL/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4317', /OTEL_EXPORTER_OTLP_ENDPOINT/],
     ['OTEL_TRACES_SAMPLER', 'parentbased_ratio', /OTEL_TRACES_SAMPLER: /],
     ['OTEL_TRACES_SAMPLER_ARG', '10', /OTEL_TRACES_SAMPLER_ARG/],

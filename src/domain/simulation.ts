@@ -2,11 +2,21 @@
 // a path) and a way to wait. Shared by the users and orders modules.
 import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ATTR_FAULT_ADDED_LATENCY_MS } from '../telemetry/attributes.ts';
+import type { FaultSwitch } from './faults.ts';
 
 export interface Simulation {
   readonly tracer: Tracer;
   /** Uniform in [0, 1). */
   readonly random: () => number;
+  readonly faults: FaultSwitch;
+}
+
+/** Latency added by an active fault on `route`, recorded on `span` so the trace says why it was slow. */
+export function injectedLatencyMs(simulation: Simulation, route: string, span: Span): number {
+  const added = simulation.faults.addedLatencyMs(route, simulation.random);
+  if (added > 0) span.setAttribute(ATTR_FAULT_ADDED_LATENCY_MS, added);
+  return added;
 }
 
 export const wait = (milliseconds: number): Promise<void> => (milliseconds > 0 ? sleep(milliseconds) : Promise.resolve());

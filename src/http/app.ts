@@ -4,11 +4,13 @@ import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config.ts';
+import { FaultSwitch } from '../domain/faults.ts';
 import { PaymentServiceError } from '../domain/orders.ts';
 import type { ExemplarPolicy } from '../telemetry/exemplar-policy.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { RequestMetrics } from '../telemetry/metrics.ts';
 import { type NodeBindings, serverTelemetry } from './middleware/telemetry.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { usersRoutes } from './routes/users.ts';
@@ -22,21 +24,26 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly isReady: () => boolean;
   readonly random?: () => number;
+  /** Injected so tests can move time; one is made otherwise. */
+  readonly faults?: FaultSwitch;
 }
 
 export function createApp(deps: AppDeps) {
-  const simulation = { tracer: deps.tracer, random: deps.random ?? Math.random };
+  const faults = deps.faults ?? new FaultSwitch();
+  deps.metrics.trackFaults(() => faults.active());
+  const simulation = { tracer: deps.tracer, random: deps.random ?? Math.random, faults };
   const app = new Hono<NodeBindings>();
   app.route('/', probeRoutes(deps.metrics, deps.isReady));
   app.use(
     serverTelemetry({
       ...deps,
       slowRequestThresholdSeconds: deps.config.slowRequestThresholdSeconds,
-      traceUrlTemplate: deps.config.traceUrlTemplate,
+      traceUrl: deps.config.traceUrl,
     }),
   );
   app.route('/api/users', usersRoutes(simulation, deps.config.users));
   app.route('/api/orders', ordersRoutes(simulation, deps.config.orders));
+  if (deps.config.adminToken !== undefined) app.route('/admin', adminRoutes(faults, deps.config.adminToken));
   app.notFound((c) => c.json({ error: 'not_found', path: c.req.path }, 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);

@@ -11,6 +11,9 @@ export const ATTR_EXTERNAL_SERVICE_SLOW = 'external_service_slow';
 export const ATTR_USER_ID = 'user.id';
 export const ATTR_REGION = 'app.region';
 
+/** Latency an injected fault (POST /admin/faults) added to this span's work. */
+export const ATTR_FAULT_ADDED_LATENCY_MS = 'fault.added_latency_ms';
+
 /** The baggage entries the service reads. */
 export const BAGGAGE_USER_ID = 'user_id';
 export const BAGGAGE_REGION = 'region';

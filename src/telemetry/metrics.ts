@@ -82,6 +82,36 @@ export class RequestMetrics {
     }
   }
 
+  /**
+   * Gauges of the fault switch, read at scrape time so an expired fault reads 0 with no timer:
+   * fault_injection_active{route} (1 while a fault is in force) and fault_injection_added_latency_seconds{route}.
+   */
+  trackFaults(activeFault: () => { readonly route: string; readonly addedLatencyMs: number } | undefined): void {
+    const registers = [this.registry, this.textRegistry];
+    new client.Gauge({
+      name: 'fault_injection_active',
+      help: 'Whether an injected fault (POST /admin/faults) is in force, by route ("*" for all).',
+      labelNames: ['route'],
+      registers,
+      collect() {
+        this.reset();
+        const fault = activeFault();
+        if (fault !== undefined) this.set({ route: fault.route }, 1);
+      },
+    });
+    new client.Gauge({
+      name: 'fault_injection_added_latency_seconds',
+      help: 'Latency the injected fault adds to the requests it hits.',
+      labelNames: ['route'],
+      registers,
+      collect() {
+        this.reset();
+        const fault = activeFault();
+        if (fault !== undefined) this.set({ route: fault.route }, fault.addedLatencyMs / 1000);
+      },
+    });
+  }
+
   /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
   regionLabel(region: string | undefined): string {
     if (region === undefined) return NO_REGION;

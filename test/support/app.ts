@@ -6,6 +6,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { InMemorySpanExporter, type Sampler, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
+import type { FaultSwitch } from '../../src/domain/faults.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createExemplarPolicy, type ExemplarPolicy } from '../../src/telemetry/exemplar-policy.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -30,7 +31,9 @@ export const FAST_ENV: Record<string, string> = {
   PAYMENT_FAILURE_PROBABILITY: '0',
 };
 
-export function testApp(options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy } = {}) {
+export function testApp(
+  options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch } = {},
+) {
   const config = loadConfig({ ...FAST_ENV, ...options.env });
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new TracerProvider({
@@ -53,6 +56,7 @@ export function testApp(options: { env?: Record<string, string>; sampler?: Sampl
     exemplarPolicy: options.exemplarPolicy ?? createExemplarPolicy(config.exemplars),
     logger: createLogger({ level: 'info', destination }),
     isReady: () => true,
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   return { app, config, exporter, metrics, logLines };
 }

@@ -39,7 +39,7 @@ export interface TelemetryDeps {
   readonly exemplarPolicy: ExemplarPolicy;
   readonly logger: Logger;
   readonly slowRequestThresholdSeconds: number;
-  readonly traceUrlTemplate: string;
+  readonly traceUrl: (traceId: string) => string;
 }
 
 /** Bindings of @hono/node-server; absent when the app is called in-process with `app.request()`. */
@@ -130,7 +130,7 @@ function warnSlowRequest(deps: TelemetryDeps, span: Span, route: string, duratio
       span_id: spanId,
       route,
       duration_seconds: Number(durationSeconds.toFixed(3)),
-      trace_url: deps.traceUrlTemplate.replaceAll('{trace_id}', traceId),
+      trace_url: deps.traceUrl(traceId),
     },
     'slow request',
   );

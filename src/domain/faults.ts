@@ -1,0 +1,51 @@
+// The fault switch: an operator (or the load script's spike phase) makes a route slow on purpose for a while.
+// Time-boxed: a fault carries its own expiry and is simply ignored once past it, so it resets by itself with no
+// timer to leak. One fault at a time, replaced whole, so concurrent updates can never leave a mixed state.
+
+export const FAULT_ROUTES = ['/api/users', '/api/orders', '*'] as const;
+export type FaultRoute = (typeof FAULT_ROUTES)[number];
+export const MAX_FAULT_SECONDS = 600;
+
+export interface FaultSpec {
+  readonly route: FaultRoute;
+  /** Share of requests on the route that get the added latency. */
+  readonly slowProbability: number;
+  readonly addedLatencyMs: number;
+  readonly durationSeconds: number;
+}
+
+export interface ActiveFault extends FaultSpec {
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+export class FaultSwitch {
+  private fault: ActiveFault | undefined;
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  set(spec: FaultSpec): ActiveFault {
+    this.fault = Object.freeze({ ...spec, expiresAt: this.now() + spec.durationSeconds * 1000 });
+    return this.fault;
+  }
+
+  clear(): void {
+    this.fault = undefined;
+  }
+
+  /** The fault in force now, if any. */
+  active(): ActiveFault | undefined {
+    if (this.fault !== undefined && this.now() >= this.fault.expiresAt) this.fault = undefined;
+    return this.fault;
+  }
+
+  /** The latency to add to one request on `route`: the fault's, drawn with its probability, else 0. */
+  addedLatencyMs(route: string, random: () => number): number {
+    const fault = this.active();
+    if (fault === undefined || (fault.route !== '*' && fault.route !== route)) return 0;
+    return random() < fault.slowProbability ? fault.addedLatencyMs : 0;
+  }
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FaultSwitch } from '../src/domain/faults.ts';
+import { scrape, testApp } from './support/app.ts';
+
+const TOKEN = 'test-admin-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const json = { 'content-type': 'application/json' };
+const fault = { route: '/api/users', slow_probability: 1, added_latency_ms: 150, duration_seconds: 60 };
+
+function post(app: ReturnType<typeof testApp>['app'], body: unknown, headers: Record<string, string> = auth) {
+  return app.request('/admin/faults', { method: 'POST', headers: { ...json, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+describe('fault switch', () => {
+  it('does not exist without an admin token: 404', async () => {
+    const { app } = testApp();
+    assert.equal((await post(app, fault)).status, 404);
+    assert.equal((await app.request('/admin/faults', { headers: auth })).status, 404);
+  });
+
+  it('refuses a missing token with 401 and a wrong one with 403', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    const missing = await post(app, fault, {});
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="admin"');
+    assert.equal((await post(app, fault, { authorization: `Bearer ${TOKEN}x` })).status, 403);
+    assert.equal((await post(app, fault, { authorization: 'Bearer short' })).status, 403);
+    assert.equal((await app.request('/admin/faults', { method: 'DELETE', headers: { authorization: 'Basic abc' } })).status, 401);
+  });
+
+  const badBodies: [string, unknown, string][] = [
+    ['an unknown route', { ...fault, route: '/api/everything' }, 'route'],
+    ['a probability above 1', { ...fault, slow_probability: 1.5 }, 'slow_probability'],
+    ['a negative latency', { ...fault, added_latency_ms: -1 }, 'added_latency_ms'],
+    ['more than 10 minutes', { ...fault, duration_seconds: 601 }, 'duration_seconds'],
+    ['a missing field', { route: '/api/users' }, 'slow_probability'],
+    ['an unknown field', { ...fault, colour: 'red' }, 'colour'],
+  ];
+  for (const [what, body, field] of badBodies) {
+    it(`answers ${what} with 400 naming ${field}, and changes nothing`, async () => {
+      const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+      const response = await post(app, body);
+      assert.equal(response.status, 400);
+      const answer = (await response.json()) as { problems: { field: string }[] };
+      assert.equal(answer.problems[0]?.field, field);
+      assert.deepEqual(await (await app.request('/admin/faults', { headers: auth })).json(), { active: false });
+    });
+  }
+
+  it('answers malformed JSON with 400', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    const response = await post(app, '{"route": ');
+    assert.equal(response.status, 400);
+    assert.ok(((await response.json()) as { error: string }).error.length > 0);
+  });
+
+  it('slows the route, marks the span, shows a gauge, and expires on time', async () => {
+    let now = 1_000_000;
+    const { app, exporter } = testApp({ env: { ADMIN_TOKEN: TOKEN }, faults: new FaultSwitch(() => now) });
+    const created = await post(app, fault);
+    assert.equal(created.status, 201);
+    assert.deepEqual(await created.json(), {
+      active: true,
+      route: '/api/users',
+      slow_probability: 1,
+      added_latency_ms: 150,
+      expires_at: new Date(1_060_000).toISOString(),
+    });
+
+    const started = performance.now();
+    await app.request('/api/users');
+    assert.ok(performance.now() - started >= 145, 'the fault added its latency');
+    const query = exporter.getFinishedSpans().find((span) => span.name === 'SELECT users')!;
+    assert.equal(query.attributes['fault.added_latency_ms'], 150);
+    const orders = performance.now();
+    await app.request('/api/orders');
+    assert.ok(performance.now() - orders < 100, 'other routes are untouched');
+
+    assert.match(await scrape(app), /^fault_injection_active\{route="\/api\/users"\} 1$/m);
+    assert.match(await scrape(app), /^fault_injection_added_latency_seconds\{route="\/api\/users"\} 0.15$/m);
+
+    now += 59_999;
+    assert.equal(((await (await app.request('/admin/faults', { headers: auth })).json()) as { active: boolean }).active, true);
+    now += 1;
+    assert.deepEqual(await (await app.request('/admin/faults', { headers: auth })).json(), { active: false });
+    assert.doesNotMatch(await scrape(app), /^fault_injection_active\{/m);
+    const after = performance.now();
+    await app.request('/api/users');
+    assert.ok(performance.now() - after < 100, 'no latency once expired');
+  });
+
+  it('ends a fault on DELETE', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    await post(app, fault);
+    const response = await app.request('/admin/faults', { method: 'DELETE', headers: auth });
+    assert.deepEqual(await response.json(), { active: false });
+  });
+
+  it('keeps one whole fault under concurrent updates', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    const bodies = Array.from({ length: 50 }, (_, i) => ({ ...fault, route: i % 2 === 0 ? '/api/users' : '/api/orders', added_latency_ms: i, duration_seconds: i + 1 }));
+    const answers = await Promise.all(bodies.map(async (body) => (await post(app, body)).status));
+    assert.ok(answers.every((status) => status === 201));
+    const state = (await (await app.request('/admin/faults', { headers: auth })).json()) as { route: string; added_latency_ms: number };
+    const source = bodies[state.added_latency_ms]!;
+    assert.equal(state.route, source.route, 'route and latency come from the same update');
+  });
+});
