@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { runToExit } from './support/service.ts';
+import { runNode } from './support/service.ts';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -52,7 +52,7 @@ describe('configuration', () => {
   });
 
   it('stops the service at start-up with the message and exit code 78', async () => {
-    const { code, output } = await runToExit({ PORT: '0', USERS_SLOW_PROBABILITY: '7' });
+    const { code, output } = await runNode(['src/main.ts'], { PORT: '0', USERS_SLOW_PROBABILITY: '7' });
     assert.equal(code, 78);
     assert.match(output, /invalid configuration: USERS_SLOW_PROBABILITY: /);
   });

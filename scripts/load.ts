@@ -1,0 +1,284 @@
+// Load for the demo: baseline, spike, recovery against /api/users and /api/orders, with live progress and a
+// summary naming the slowest requests' traces. Bounded (2 minutes by default) and stops by itself; Ctrl-C ends it
+// early with the summary so far. Run with --help for the flags.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
+import { milliseconds, numberFlag, parseFlags, quantile, run } from './cli.ts';
+
+const USAGE = `usage: npm run load -- [flags]
+  --base-url URL        the service (default http://127.0.0.1:8080)
+  --duration S          total seconds, 1-3600 (default 120)
+  --rate N              requests per second in baseline and recovery, 1-2000 (default 20)
+  --concurrency N       requests in flight at most, 1-256 (default 8)
+  --spike-start S       seconds into the run when the spike starts (default: a third of the duration)
+  --spike-duration S    seconds the spike lasts (default: a quarter of the duration)
+  --spike-factor N      rate and concurrency multiplier during the spike, 1-20 (default 4)
+  --spike-latency-ms N  latency the fault switch adds during the spike (default 1500; needs --admin-token)
+  --admin-token T       token of POST /admin/faults (default $ADMIN_TOKEN); without it the spike only adds load
+  --slowest N           slow requests to list in the summary, 0-100 (default 5)
+  --grafana-url URL     for the links (default http://localhost:3000)
+  --tempo-url URL       for the links (default http://localhost:3200)
+  --json                print the summary as JSON only (no progress)`;
+
+const ROUTES = ['/api/users', '/api/orders'] as const;
+const REGIONS = ['eu-west', 'us-east', 'ap-south', 'mars'];
+type Phase = 'baseline' | 'spike' | 'recovery';
+
+interface Sample {
+  readonly route: string;
+  readonly seconds: number;
+  readonly status: number;
+  readonly traceId: string | undefined;
+  readonly phase: Phase;
+}
+
+export interface LoadOptions {
+  readonly baseUrl: string;
+  readonly durationSeconds: number;
+  readonly rate: number;
+  readonly concurrency: number;
+  readonly spikeStartSeconds: number;
+  readonly spikeSeconds: number;
+  readonly spikeFactor: number;
+  readonly spikeLatencyMs: number;
+  readonly adminToken: string | undefined;
+  readonly slowest: number;
+  readonly grafanaUrl: string;
+  readonly tempoUrl: string;
+  readonly json: boolean;
+}
+
+export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
+  const flags = parseFlags(argv, {
+    'base-url': { type: 'string' },
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    concurrency: { type: 'string' },
+    'spike-start': { type: 'string' },
+    'spike-duration': { type: 'string' },
+    'spike-factor': { type: 'string' },
+    'spike-latency-ms': { type: 'string' },
+    'admin-token': { type: 'string' },
+    slowest: { type: 'string' },
+    'grafana-url': { type: 'string' },
+    'tempo-url': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const durationSeconds = numberFlag('duration', flags.duration, 120, 1, 3600);
+  const adminToken = flags['admin-token'] ?? env.ADMIN_TOKEN;
+  return {
+    baseUrl: (flags['base-url'] ?? 'http://127.0.0.1:8080').replace(/\/$/, ''),
+    durationSeconds,
+    rate: numberFlag('rate', flags.rate, 20, 1, 2000),
+    concurrency: numberFlag('concurrency', flags.concurrency, 8, 1, 256),
+    spikeStartSeconds: numberFlag('spike-start', flags['spike-start'], durationSeconds / 3, 0, durationSeconds),
+    spikeSeconds: numberFlag('spike-duration', flags['spike-duration'], durationSeconds / 4, 0, 600),
+    spikeFactor: numberFlag('spike-factor', flags['spike-factor'], 4, 1, 20),
+    spikeLatencyMs: numberFlag('spike-latency-ms', flags['spike-latency-ms'], 1500, 0, 60_000),
+    adminToken: adminToken === '' ? undefined : adminToken,
+    slowest: numberFlag('slowest', flags.slowest, 5, 0, 100),
+    grafanaUrl: flags['grafana-url'] ?? 'http://localhost:3000',
+    tempoUrl: flags['tempo-url'] ?? 'http://localhost:3200',
+    json: flags.json ?? false,
+  };
+}
+
+class LoadRun {
+  readonly samples: Sample[] = [];
+  private stopped = false;
+  private readonly startedAt = performance.now();
+  private readonly options: LoadOptions;
+  private faultSet = false;
+  private faultSwitchUsable: boolean;
+  /** Whether the spike went through the fault switch at least once. */
+  faultSwitchUsed = false;
+
+  constructor(options: LoadOptions) {
+    this.options = options;
+    this.faultSwitchUsable = options.adminToken !== undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
+  phase(): Phase {
+    const elapsed = this.elapsedSeconds();
+    if (elapsed < this.options.spikeStartSeconds) return 'baseline';
+    return elapsed < this.options.spikeStartSeconds + this.options.spikeSeconds ? 'spike' : 'recovery';
+  }
+
+  /** Workers pace themselves so that, together, they send `rate` requests per second (times the spike factor). */
+  async drive(): Promise<void> {
+    const maxWorkers = Math.ceil(this.options.concurrency * this.options.spikeFactor);
+    await Promise.all(Array.from({ length: maxWorkers }, (_, worker) => this.worker(worker)));
+  }
+
+  private async worker(index: number): Promise<void> {
+    let request = 0;
+    while (!this.stopped && this.elapsedSeconds() < this.options.durationSeconds) {
+      const phase = this.phase();
+      const factor = phase === 'spike' ? this.options.spikeFactor : 1;
+      const workers = Math.ceil(this.options.concurrency * factor);
+      if (index >= workers) {
+        await sleep(100); // an extra worker, idle outside the spike
+        continue;
+      }
+      const began = performance.now();
+      await this.request(ROUTES[(index + request) % ROUTES.length]!, index, phase);
+      request += 1;
+      const interval = (1000 * workers) / (this.options.rate * factor);
+      const rest = interval - (performance.now() - began);
+      if (rest > 0) await sleep(rest);
+    }
+  }
+
+  private async request(route: string, worker: number, phase: Phase): Promise<void> {
+    const began = performance.now();
+    try {
+      const response = await fetch(`${this.options.baseUrl}${route}?limit=5`, {
+        headers: { baggage: `user_id=load-user-${worker},region=${REGIONS[worker % REGIONS.length]}` },
+      });
+      await response.arrayBuffer();
+      const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')?.[1];
+      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId, phase });
+    } catch {
+      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: 0, traceId: undefined, phase });
+    }
+  }
+
+  /** During the spike, the fault switch slows half of all requests, when a token allows it. */
+  async setFault(on: boolean): Promise<void> {
+    if (!this.faultSwitchUsable || on === this.faultSet) return;
+    this.faultSet = on;
+    try {
+      await this.callFaultSwitch(on);
+      if (on) this.faultSwitchUsed = true;
+    } catch (error) {
+      this.faultSwitchUsable = false;
+      console.error(`\nfault switch: ${(error as Error).message}; the spike adds load only`);
+    }
+  }
+
+  private async callFaultSwitch(on: boolean): Promise<void> {
+    const response = await fetch(`${this.options.baseUrl}/admin/faults`, {
+      method: on ? 'POST' : 'DELETE',
+      headers: { authorization: `Bearer ${this.options.adminToken}`, 'content-type': 'application/json' },
+      body: on
+        ? JSON.stringify({
+            route: '*',
+            slow_probability: 0.5,
+            added_latency_ms: this.options.spikeLatencyMs,
+            duration_seconds: Math.max(1, Math.ceil(this.options.spikeSeconds)),
+          })
+        : null,
+    });
+    if (!response.ok) throw new Error(`it answered ${response.status}: ${await response.text()}`);
+  }
+}
+
+export interface RouteSummary {
+  readonly route: string;
+  readonly count: number;
+  readonly errors: number;
+  readonly p50Seconds: number;
+  readonly p95Seconds: number;
+  readonly p99Seconds: number;
+}
+
+export interface LoadSummary {
+  readonly durationSeconds: number;
+  readonly requests: number;
+  readonly routes: RouteSummary[];
+  readonly slowest: { route: string; seconds: number; status: number; traceId: string; grafanaUrl: string; tempoUrl: string }[];
+  readonly faultSwitchUsed: boolean;
+}
+
+function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean): LoadSummary {
+  const routes = ROUTES.map((route) => {
+    const samples = run.samples.filter((sample) => sample.route === route);
+    const sorted = samples.map((sample) => sample.seconds).sort((a, b) => a - b);
+    return {
+      route,
+      count: samples.length,
+      errors: samples.filter((sample) => sample.status === 0 || sample.status >= 500).length,
+      p50Seconds: quantile(sorted, 0.5),
+      p95Seconds: quantile(sorted, 0.95),
+      p99Seconds: quantile(sorted, 0.99),
+    };
+  });
+  const slowest = run.samples
+    .filter((sample): sample is Sample & { traceId: string } => sample.traceId !== undefined)
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, options.slowest)
+    .map((sample) => ({
+      route: sample.route,
+      seconds: sample.seconds,
+      status: sample.status,
+      traceId: sample.traceId,
+      grafanaUrl: grafanaTraceUrl(options.grafanaUrl, sample.traceId),
+      tempoUrl: tempoTraceUrl(options.tempoUrl, sample.traceId),
+    }));
+  return { durationSeconds: run.elapsedSeconds(), requests: run.samples.length, routes, slowest, faultSwitchUsed };
+}
+
+function progressLine(run: LoadRun, since: number): string {
+  const recent = run.samples.slice(since);
+  const sorted = recent.map((sample) => sample.seconds).sort((a, b) => a - b);
+  const errors = recent.filter((sample) => sample.status === 0 || sample.status >= 500).length;
+  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.length).padStart(5)} req  p50 ${milliseconds(quantile(sorted, 0.5)).padStart(7)}  p95 ${milliseconds(quantile(sorted, 0.95)).padStart(7)}  p99 ${milliseconds(quantile(sorted, 0.99)).padStart(7)}  errors ${errors}`;
+}
+
+function printSummary(summary: LoadSummary): void {
+  console.log(`\n${summary.requests} requests in ${summary.durationSeconds.toFixed(1)} s${summary.faultSwitchUsed ? ' (spike via the fault switch)' : ''}\n`);
+  console.log('route         count  errors      p50      p95      p99');
+  for (const route of summary.routes) {
+    console.log(
+      `${route.route.padEnd(12)} ${String(route.count).padStart(6)} ${String(route.errors).padStart(7)} ${milliseconds(route.p50Seconds).padStart(8)} ${milliseconds(route.p95Seconds).padStart(8)} ${milliseconds(route.p99Seconds).padStart(8)}`,
+    );
+  }
+  if (summary.slowest.length > 0) {
+    console.log(`\nThe ${summary.slowest.length} slowest requests (open their traces):`);
+    for (const slow of summary.slowest) {
+      console.log(`  ${milliseconds(slow.seconds).padStart(8)}  ${slow.route}  ${slow.status}  trace ${slow.traceId}`);
+      console.log(`            Grafana: ${slow.grafanaUrl}`);
+      console.log(`            Tempo:   ${slow.tempoUrl}`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseLoadOptions(process.argv.slice(2), process.env);
+  const load = new LoadRun(options);
+  process.once('SIGINT', () => load.stop());
+  process.once('SIGTERM', () => load.stop());
+
+  const live = !options.json && process.stdout.isTTY;
+  let reported = 0;
+  let lastReport = performance.now();
+  const ticker = setInterval(() => {
+    void load.setFault(load.phase() === 'spike');
+    if (options.json) return;
+    const everyMs = live ? 1000 : 5000;
+    if (performance.now() - lastReport < everyMs) return;
+    const line = progressLine(load, reported);
+    reported = load.samples.length;
+    lastReport = performance.now();
+    if (live) process.stdout.write(`\r\x1b[2K${line}`);
+    else console.log(line);
+  }, 250);
+
+  await load.drive();
+  clearInterval(ticker);
+  await load.setFault(false);
+  const summary = summarize(load, options, load.faultSwitchUsed);
+  if (options.json) console.log(JSON.stringify(summary));
+  else printSummary(summary);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) run(main, USAGE);
