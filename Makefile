@@ -4,7 +4,7 @@ COMPOSE ?= docker compose
 GRAFANA_URL ?= http://localhost:3000
 
 .DEFAULT_GOAL := help
-.PHONY: help docker-check up down clean logs ps load test check
+.PHONY: help docker-check up down clean logs ps load test check e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -48,3 +48,6 @@ check: ## type-check (tsc --noEmit)
 
 test: check ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
 	npm test
+
+e2e: ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
+	npm run e2e

@@ -1,6 +1,7 @@
 // Load for the demo: baseline, spike, recovery against /api/users and /api/orders, with live progress and a
 // summary naming the slowest requests' traces. Bounded (2 minutes by default) and stops by itself; Ctrl-C ends it
 // early with the summary so far. Run with --help for the flags.
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
 import { milliseconds, numberFlag, parseFlags, quantile, run } from './cli.ts';
@@ -18,18 +19,22 @@ const USAGE = `usage: npm run load -- [flags]
   --slowest N           slow requests to list in the summary, 0-100 (default 5)
   --grafana-url URL     for the links (default http://localhost:3000)
   --tempo-url URL       for the links (default http://localhost:3200)
-  --json                print the summary as JSON only (no progress)`;
+  --json                print the summary as JSON only (no progress)
+  --samples-file PATH   also write every request as a JSON line (route, seconds, status, traceId, endedAt)`;
 
 const ROUTES = ['/api/users', '/api/orders'] as const;
 const REGIONS = ['eu-west', 'us-east', 'ap-south', 'mars'];
 type Phase = 'baseline' | 'spike' | 'recovery';
 
-interface Sample {
+export interface Sample {
   readonly route: string;
   readonly seconds: number;
+  /** 0 when the request failed without a response. */
   readonly status: number;
   readonly traceId: string | undefined;
   readonly phase: Phase;
+  /** Epoch milliseconds. */
+  readonly endedAt: number;
 }
 
 export interface LoadOptions {
@@ -46,6 +51,7 @@ export interface LoadOptions {
   readonly grafanaUrl: string;
   readonly tempoUrl: string;
   readonly json: boolean;
+  readonly samplesFile: string | undefined;
 }
 
 export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
@@ -63,6 +69,7 @@ export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOp
     'grafana-url': { type: 'string' },
     'tempo-url': { type: 'string' },
     json: { type: 'boolean' },
+    'samples-file': { type: 'string' },
   });
   const durationSeconds = numberFlag('duration', flags.duration, 120, 1, 3600);
   const adminToken = flags['admin-token'] ?? env.ADMIN_TOKEN;
@@ -80,6 +87,7 @@ export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOp
     grafanaUrl: flags['grafana-url'] ?? 'http://localhost:3000',
     tempoUrl: flags['tempo-url'] ?? 'http://localhost:3200',
     json: flags.json ?? false,
+    samplesFile: flags['samples-file'],
   };
 }
 
@@ -145,9 +153,9 @@ class LoadRun {
       });
       await response.arrayBuffer();
       const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')?.[1];
-      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId, phase });
+      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId, phase, endedAt: Date.now() });
     } catch {
-      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: 0, traceId: undefined, phase });
+      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: 0, traceId: undefined, phase, endedAt: Date.now() });
     }
   }
 
@@ -276,6 +284,7 @@ async function main(): Promise<number> {
   clearInterval(ticker);
   await load.setFault(false);
   const summary = summarize(load, options, load.faultSwitchUsed);
+  if (options.samplesFile !== undefined) writeFileSync(options.samplesFile, load.samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n');
   if (options.json) console.log(JSON.stringify(summary));
   else printSummary(summary);
   return 0;

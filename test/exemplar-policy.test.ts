@@ -71,6 +71,14 @@ describe('exemplar policy', () => {
     assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.001, isError: true }), true, 'errors always');
   });
 
+  it('adaptive: always at or above the slow threshold, even below a higher p99', () => {
+    const policy = createExemplarPolicy({ ...base, thresholdSeconds: 0.1, random: () => 0.999, now: () => 0 });
+    const p99 = warm(policy, 256); // about 0.254 s
+    assert.ok(p99 > 0.1);
+    assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.1 }), true, 'at the threshold');
+    assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.099 }), false, 'below both');
+  });
+
   it('adaptive: keeps one window per route', () => {
     const policy = createExemplarPolicy({ ...base, random: () => 0.999, now: () => 0 });
     warm(policy, 256); // /api/users: p99 about 0.254 s

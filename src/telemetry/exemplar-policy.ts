@@ -34,7 +34,7 @@ export function createExemplarPolicy(options: PolicyOptions): ExemplarPolicy {
     case 'threshold':
       return { shouldAttach: ({ isError, durationSeconds }) => isError || durationSeconds >= options.thresholdSeconds };
     case 'adaptive':
-      return new AdaptivePolicy(options.windowSeconds * 1000, random, options.now ?? Date.now);
+      return new AdaptivePolicy(options.thresholdSeconds, options.windowSeconds * 1000, random, options.now ?? Date.now);
   }
 }
 
@@ -48,16 +48,21 @@ const WINDOW_CAPACITY = 2048;
 const RECOMPUTE_EVERY = 64;
 
 /**
- * Always above the running p99 of the route, 10% of those between 0.8×p99 and p99, 1% of the rest, errors always.
+ * Always above the running p99 of the route, 10% of those between 0.8×p99 and p99, 1% of the rest; errors and
+ * requests at or above the slow threshold always. The threshold matters when slow requests are common: they
+ * then make up the p99 themselves, and without it half of them would fall just below it and mostly go unmarked,
+ * leaving scrape intervals with slow requests but no slow exemplar.
  * The window is the last WINDOW_CAPACITY observations of each route that are younger than windowMs.
  */
 class AdaptivePolicy implements ExemplarPolicy {
   private readonly windows = new Map<string, RouteWindow>();
+  private readonly thresholdSeconds: number;
   private readonly windowMs: number;
   private readonly random: () => number;
   private readonly now: () => number;
 
-  constructor(windowMs: number, random: () => number, now: () => number) {
+  constructor(thresholdSeconds: number, windowMs: number, random: () => number, now: () => number) {
+    this.thresholdSeconds = thresholdSeconds;
     this.windowMs = windowMs;
     this.random = random;
     this.now = now;
@@ -70,7 +75,7 @@ class AdaptivePolicy implements ExemplarPolicy {
       this.windows.set(route, window);
     }
     const p99 = window.p99BeforeAdding(durationSeconds, this.now(), this.windowMs);
-    if (isError || p99 === undefined || durationSeconds >= p99) return true;
+    if (isError || durationSeconds >= this.thresholdSeconds || p99 === undefined || durationSeconds >= p99) return true;
     if (durationSeconds >= 0.8 * p99) return this.random() < ADAPTIVE_NEAR_P99_SHARE;
     return this.random() < ADAPTIVE_REST_SHARE;
   }

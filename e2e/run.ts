@@ -1,0 +1,330 @@
+// The stack proven without Docker (`make e2e`): the real Prometheus and the real Collector run the very files
+// docker-compose.yml mounts, unedited, with the service, under bounded load; then every exemplar Prometheus stores
+// is looked up in the trace store. Compose host names resolve to their own loopback addresses (/etc/hosts), so each
+// program keeps its usual ports. Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { buildDashboard } from '../scripts/dashboard.ts';
+import type { Sample } from '../scripts/load.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WORK = join(ROOT, '.e2e');
+const LOGS = join(WORK, 'logs');
+const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5' };
+const HOSTS_MARK = '# exemplar-demo e2e (e2e/run.ts)';
+const PROMETHEUS = 'http://prometheus:9090';
+const TRACE_STORE = 'http://tempo:16686';
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+/** Requests at least this slow are "slow": the Collector keeps them, and the exemplar policy marks them. */
+const SLOW_SECONDS = 0.5;
+const LOAD_SECONDS = 40;
+
+// ---------------------------------------------------------------------------------------------- programs
+
+class Program {
+  readonly name: string;
+  private readonly child: ChildProcess;
+
+  constructor(name: string, command: string, args: string[], env: Record<string, string> = {}) {
+    this.name = name;
+    const log = createWriteStream(join(LOGS, `${name}.log`));
+    this.child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.pipe(log);
+    this.child.stderr!.pipe(log);
+  }
+
+  async waitReady(url: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`${this.name} exited with ${this.child.exitCode}; see ${join(LOGS, `${this.name}.log`)}`);
+      try {
+        if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(200);
+    }
+    throw new Error(`${this.name} not ready at ${url} within ${timeoutMs} ms; see ${join(LOGS, `${this.name}.log`)}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await once(this.child, 'exit');
+    clearTimeout(killer);
+  }
+}
+
+/** Adds the Compose host names to /etc/hosts unless they are there already; returns how to undo it. */
+function mapHostNames(): () => void {
+  const original = readFileSync('/etc/hosts', 'utf8');
+  const missing = Object.entries(HOSTS).filter(([name, address]) => !new RegExp(`^${address.replaceAll('.', '\\.')}\\s+${name}$`, 'm').test(original));
+  if (missing.length === 0) return () => {};
+  try {
+    writeFileSync('/etc/hosts', `${original.trimEnd()}\n${HOSTS_MARK}\n${missing.map(([name, address]) => `${address} ${name}`).join('\n')}\n`);
+  } catch (error) {
+    throw new Error(`cannot map the Compose host names in /etc/hosts (${(error as Error).message}); run as root, as CI does`);
+  }
+  return () => writeFileSync('/etc/hosts', original);
+}
+
+const peer = (name: string) => execFileSync(join(ROOT, 'scripts/peers.sh'), [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+// ---------------------------------------------------------------------------------------------- queries
+
+async function promApi<T>(path: string): Promise<T> {
+  const body = (await (await fetch(`${PROMETHEUS}${path}`)).json()) as { status: string; data: T; error?: string };
+  if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error}`);
+  return body.data;
+}
+
+interface StoredExemplar {
+  series: Record<string, string>;
+  traceId: string;
+  value: number;
+  timestamp: number;
+}
+
+async function storedExemplars(selector: string, sinceSeconds: number): Promise<StoredExemplar[]> {
+  const end = Date.now() / 1000 + 60;
+  const data = await promApi<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]>(
+    `/api/v1/query_exemplars?query=${encodeURIComponent(selector)}&start=${end - 60 - sinceSeconds}&end=${end}`,
+  );
+  return data.flatMap((entry) =>
+    entry.exemplars.map((exemplar) => ({ series: entry.seriesLabels, traceId: exemplar.labels.trace_id!, value: Number(exemplar.value), timestamp: exemplar.timestamp })),
+  );
+}
+
+async function traceFound(traceId: string): Promise<boolean> {
+  const response = await fetch(`${TRACE_STORE}/api/traces/${traceId}`);
+  await response.arrayBuffer();
+  return response.ok;
+}
+
+/** The server span attributes of a stored trace (Jaeger's API), to tell exemplar-marked traces apart. */
+async function isExemplarMarked(traceId: string): Promise<boolean> {
+  const body = (await (await fetch(`${TRACE_STORE}/api/traces/${traceId}`)).json()) as { data: { spans: { tags: { key: string; value: unknown }[] }[] }[] };
+  return body.data.some((trace) => trace.spans.some((span) => span.tags.some((tag) => tag.key === 'exemplar' && tag.value === true)));
+}
+
+// ---------------------------------------------------------------------------------------------- checks
+
+interface Figures {
+  exemplarsChecked: number;
+  exemplarsResolvedPercent: number;
+  ordinaryKeptPercent: number;
+  windowsWithSlow: number;
+  windowsWithSlowExemplar: number;
+  expressionsWithData: number;
+  expressions: number;
+  timeToTraceSeconds: number[];
+}
+
+const failures: string[] = [];
+function check(condition: boolean, message: string): void {
+  console.log(`${condition ? 'ok  ' : 'FAIL'}  ${message}`);
+  if (!condition) failures.push(message);
+}
+
+async function checkExemplarsStored(): Promise<StoredExemplar[]> {
+  const exemplars = await storedExemplars('{job="exemplar-demo", __name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}', 600);
+  const has = (name: string, route?: string) => exemplars.some((e) => e.series.__name__ === name && (route === undefined || e.series.route === route));
+  check(has('http_request_duration_seconds_bucket', '/api/users'), '1. exemplars on the /api/users latency histogram');
+  check(has('http_request_duration_seconds_bucket', '/api/orders'), '1. exemplars on the /api/orders latency histogram');
+  check(has('http_errors_total'), '1. exemplars on the error counter');
+  return exemplars;
+}
+
+async function checkExemplarsResolve(exemplars: StoredExemplar[], samples: Sample[], figures: Figures): Promise<void> {
+  const traceIds = [...new Set(exemplars.map((e) => e.traceId))];
+  const found = await Promise.all(traceIds.map(traceFound));
+  const resolved = found.filter(Boolean).length;
+  figures.exemplarsChecked = traceIds.length;
+  figures.exemplarsResolvedPercent = (100 * resolved) / Math.max(1, traceIds.length);
+  check(traceIds.length > 0 && resolved === traceIds.length, `2. ${resolved} of ${traceIds.length} exemplar traces found in the trace store by ID`);
+
+  // Ordinary requests: fast, successful. Exemplar-marked ones are always kept, so they are left out of the share.
+  const ordinary = samples.filter((sample) => sample.status === 200 && sample.seconds < SLOW_SECONDS && sample.traceId !== undefined);
+  const kept = (await Promise.all(ordinary.map(async (sample) => ((await traceFound(sample.traceId!)) ? sample : undefined)))).filter((s) => s !== undefined);
+  const marked = (await Promise.all(kept.map((sample) => isExemplarMarked(sample.traceId!)))).filter(Boolean).length;
+  const share = (kept.length - marked) / Math.max(1, ordinary.length - marked);
+  figures.ordinaryKeptPercent = 100 * share;
+  check(ordinary.length - marked >= 300 && share >= 0.05 && share <= 0.16, `2. ordinary traces kept: ${(100 * share).toFixed(1)}% of ${ordinary.length - marked} (configured 10%)`);
+}
+
+/** From Prometheus's own raw samples: every scrape interval in which a slow request was counted holds a slow exemplar. */
+async function checkSlowWindows(exemplars: StoredExemplar[], figures: Figures): Promise<void> {
+  const { result: series } = await promApi<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(
+    `/api/v1/query?query=${encodeURIComponent(`http_request_duration_seconds_bucket{job="exemplar-demo", le=~"0.5|\\\\+Inf"}[10m]`)}`,
+  );
+  const key = (labels: Record<string, string>) => `${labels.route} ${labels.status_code}`;
+  const byKey = new Map<string, Map<number, { fast?: number; all?: number }>>();
+  for (const { metric, values } of series) {
+    const points = byKey.get(key(metric)) ?? new Map<number, { fast?: number; all?: number }>();
+    byKey.set(key(metric), points);
+    for (const [timestamp, value] of values) {
+      const point = points.get(timestamp) ?? {};
+      if (metric.le === '+Inf') point.all = Number(value);
+      else point.fast = Number(value);
+      points.set(timestamp, point);
+    }
+  }
+  let windows = 0;
+  let covered = 0;
+  for (const [seriesKey, points] of byKey) {
+    const ordered = [...points.entries()].filter(([, p]) => p.all !== undefined && p.fast !== undefined).sort(([a], [b]) => a - b);
+    for (let i = 1; i < ordered.length; i += 1) {
+      const [from, before] = ordered[i - 1]!;
+      const [to, after] = ordered[i]!;
+      if (after.all! - after.fast! <= before.all! - before.fast!) continue;
+      windows += 1;
+      // An observation made while a scrape renders lands just after the scrape's timestamp: 1 s of slack.
+      const slowExemplar = exemplars.some(
+        (e) => e.series.__name__ === 'http_request_duration_seconds_bucket' && key(e.series) === seriesKey && e.value >= SLOW_SECONDS && e.timestamp > from && e.timestamp <= to + 1,
+      );
+      if (slowExemplar) covered += 1;
+      else console.log(`      no slow exemplar for ${seriesKey} between ${new Date(from * 1000).toISOString()} and ${new Date(to * 1000).toISOString()}`);
+    }
+  }
+  figures.windowsWithSlow = windows;
+  figures.windowsWithSlowExemplar = covered;
+  check(windows > 0 && covered === windows, `3. ${covered} of ${windows} scrape intervals with slow requests hold a slow exemplar`);
+}
+
+async function checkExpressions(figures: Figures): Promise<void> {
+  const dashboard = buildDashboard().panels.flatMap((panel) => panel.targets.map((target) => ({ source: `dashboard: ${panel.title}`, expr: target.expr })));
+  const rules = (parse(readFileSync(join(ROOT, 'prometheus/rules.yml'), 'utf8')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] }).groups
+    .flatMap((group) => group.rules)
+    .map((rule) => ({ source: `rule: ${rule.record ?? rule.alert}`, expr: rule.expr }));
+  let withData = 0;
+  for (const { source, expr } of [...dashboard, ...rules]) {
+    const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$route', '.+');
+    const result = await promApi<{ result: unknown[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+    if (result.result.length > 0) withData += 1;
+    else console.log(`      no data: ${source}: ${promql}`);
+  }
+  figures.expressions = dashboard.length + rules.length;
+  figures.expressionsWithData = withData;
+  check(withData === figures.expressions, `4. ${withData} of ${figures.expressions} PromQL expressions (dashboard and rules) return data`);
+}
+
+/** Slow requests forced one at a time through the fault switch; each timed from its response to its trace being found. */
+async function measureTimeToTrace(figures: Figures): Promise<void> {
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  await fetch('http://app:8080/admin/faults', {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 120 }),
+  });
+  for (let i = 0; i < 5; i += 1) {
+    const response = await fetch('http://app:8080/api/users');
+    await response.arrayBuffer();
+    const answeredAt = performance.now();
+    const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1]!;
+    while (!(await traceFound(traceId))) {
+      if (performance.now() - answeredAt > 60_000) break;
+      await sleep(100);
+    }
+    figures.timeToTraceSeconds.push((performance.now() - answeredAt) / 1000);
+  }
+  await fetch('http://app:8080/admin/faults', { method: 'DELETE', headers: admin });
+  const worst = Math.max(...figures.timeToTraceSeconds);
+  check(worst < 10, `6. slow request to its trace in the store: ${figures.timeToTraceSeconds.map((s) => s.toFixed(1)).join(', ')} s (goal under 10 s)`);
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(LOGS, { recursive: true });
+  const prometheusDir = peer('prometheus');
+  const otelcolDir = peer('otelcol');
+  const jaegerDir = peer('jaeger');
+  const unmapHosts = mapHostNames();
+  const data = mkdtempSync(join(tmpdir(), 'exemplar-demo-e2e-'));
+  const programs: Program[] = [];
+  const figures: Figures = {
+    exemplarsChecked: 0,
+    exemplarsResolvedPercent: 0,
+    ordinaryKeptPercent: 0,
+    windowsWithSlow: 0,
+    windowsWithSlowExemplar: 0,
+    expressionsWithData: 0,
+    expressions: 0,
+    timeToTraceSeconds: [],
+  };
+  try {
+    const start = (program: Program) => (programs.push(program), program);
+    await start(new Program('tempo-stand-in-jaeger', join(jaegerDir, 'jaeger'), ['--config', join(ROOT, 'e2e/jaeger.yaml')])).waitReady(`${TRACE_STORE}/api/services`);
+    await start(new Program('otel-collector', join(otelcolDir, 'otelcol'), [`--config=${join(ROOT, 'otel-collector/config.yaml')}`])).waitReady('http://otel-collector:13133/');
+    // The service as Compose runs it, with the slow paths and failures more frequent so a short run shows them.
+    await start(
+      new Program('app', process.execPath, ['src/main.ts'], {
+        HOST: 'app',
+        PORT: '8080',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317',
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+        ADMIN_TOKEN,
+        USERS_SLOW_PROBABILITY: '0.1',
+        PAYMENT_SLOW_PROBABILITY: '0.15',
+        PAYMENT_FAILURE_PROBABILITY: '0.05',
+      }),
+    ).waitReady('http://app:8080/ready');
+    // The flags docker-compose.yml passes, plus the listen address (Compose's port mapping does that part there).
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: { prometheus: { command: string[] } } };
+    const flags = compose.services.prometheus.command
+      .filter((flag) => !flag.startsWith('--config.file') && !flag.startsWith('--storage.tsdb.path'))
+      .concat([`--config.file=${join(ROOT, 'prometheus/prometheus.yml')}`, `--storage.tsdb.path=${data}`, '--web.listen-address=prometheus:9090']);
+    await start(new Program('prometheus', join(prometheusDir, 'prometheus'), flags)).waitReady(`${PROMETHEUS}/-/ready`);
+
+    console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
+    const samplesFile = join(WORK, 'samples.jsonl');
+    execFileSync(
+      process.execPath,
+      ['scripts/load.ts', '--base-url', 'http://app:8080', '--duration', String(LOAD_SECONDS), '--rate', '30', '--concurrency', '8', '--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    const samples = readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
+    // The tail-sampling decision (2 s after the root span), the export batches, and two more scrapes.
+    await sleep(12_000);
+
+    const exemplars = await checkExemplarsStored();
+    await checkExemplarsResolve(exemplars, samples, figures);
+    await checkSlowWindows(exemplars, figures);
+    await checkExpressions(figures);
+    console.log('n/a   5. Tempo span metrics and service graph through remote write: Tempo cannot run here (see README)');
+    await measureTimeToTrace(figures);
+  } finally {
+    for (const program of programs.reverse()) await program.stop();
+    unmapHosts();
+    rmSync(data, { recursive: true, force: true });
+  }
+
+  const sorted = [...figures.timeToTraceSeconds].sort((a, b) => a - b);
+  console.log(
+    `\nsummary: exemplars checked ${figures.exemplarsChecked}, resolved ${figures.exemplarsResolvedPercent.toFixed(1)}%, ` +
+      `ordinary traces kept ${figures.ordinaryKeptPercent.toFixed(1)}%, slow windows with a slow exemplar ${figures.windowsWithSlowExemplar}/${figures.windowsWithSlow}, ` +
+      `expressions with data ${figures.expressionsWithData}/${figures.expressions}, time to trace median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s max ${sorted.at(-1)?.toFixed(1)} s`,
+  );
+  if (failures.length > 0) {
+    console.log(`\n${failures.length} check(s) failed; the programs' logs are in ${LOGS}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    console.error(`the programs' logs are in ${LOGS}`);
+    process.exit(1);
+  },
+);
