@@ -128,7 +128,9 @@ interface Figures {
 }
 
 const failures: string[] = [];
+let passed = 0;
 function check(condition: boolean, message: string): void {
+  if (condition) passed += 1;
   console.log(`${condition ? 'ok  ' : 'FAIL'}  ${message}`);
   if (!condition) failures.push(message);
 }
@@ -313,8 +315,9 @@ async function main(): Promise<number> {
       `ordinary traces kept ${figures.ordinaryKeptPercent.toFixed(1)}%, slow windows with a slow exemplar ${figures.windowsWithSlowExemplar}/${figures.windowsWithSlow}, ` +
       `expressions with data ${figures.expressionsWithData}/${figures.expressions}, time to trace median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s max ${sorted.at(-1)?.toFixed(1)} s`,
   );
+  console.log(`e2e: ${passed} passed, ${failures.length} failed`);
   if (failures.length > 0) {
-    console.log(`\n${failures.length} check(s) failed; the programs' logs are in ${LOGS}`);
+    console.log(`the programs' logs are in ${LOGS}`);
     return 1;
   }
   return 0;
