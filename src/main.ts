@@ -18,7 +18,7 @@ const logger = createLogger({ level: config.logLevel });
 let tracing: Tracing | undefined;
 if (config.telemetry.enabled) {
   try {
-    tracing = startTracing(config);
+    tracing = startTracing(config, logger);
   } catch (error) {
     logger.error({ err: error }, 'tracing failed to start: serving without traces');
   }

@@ -33,6 +33,7 @@ describe('fault switch', () => {
     ['an unknown route', { ...fault, route: '/api/everything' }, 'route'],
     ['a probability above 1', { ...fault, slow_probability: 1.5 }, 'slow_probability'],
     ['a negative latency', { ...fault, added_latency_ms: -1 }, 'added_latency_ms'],
+    ['an error probability above 1', { ...fault, error_probability: 2 }, 'error_probability'],
     ['more than 10 minutes', { ...fault, duration_seconds: 601 }, 'duration_seconds'],
     ['a missing field', { route: '/api/users' }, 'slow_probability'],
     ['an unknown field', { ...fault, colour: 'red' }, 'colour'],
@@ -65,6 +66,7 @@ describe('fault switch', () => {
       route: '/api/users',
       slow_probability: 1,
       added_latency_ms: 150,
+      error_probability: 0,
       expires_at: new Date(1_060_000).toISOString(),
     });
 
@@ -88,6 +90,23 @@ describe('fault switch', () => {
     const after = performance.now();
     await app.request('/api/users');
     assert.ok(performance.now() - after < 100, 'no latency once expired');
+  });
+
+  it('turns an injected exception into a 500 with the trace ID, counted with a counter exemplar', async () => {
+    const { app, exporter } = testApp({ env: { ADMIN_TOKEN: TOKEN, EXEMPLAR_POLICY: 'always' } });
+    await post(app, { ...fault, route: '/api/orders', slow_probability: 0, error_probability: 1 });
+    const response = await app.request('/api/orders');
+    assert.equal(response.status, 500);
+    const server = exporter.getFinishedSpans().filter((span) => span.kind === 1).at(-1)!;
+    assert.deepEqual(await response.json(), { error: 'internal_error', trace_id: server.spanContext().traceId });
+    assert.equal(server.status.code, 2, 'server span status ERROR');
+    const payment = exporter.getFinishedSpans().find((span) => span.name === 'checkPaymentStatus')!;
+    assert.equal(payment.events[0]?.name, 'exception');
+    assert.match(
+      await scrape(app),
+      new RegExp(`^http_errors_total\\{method="GET",route="/api/orders",status_code="500",error_type="InjectedFaultError"\\} 1 # \\{trace_id="${server.spanContext().traceId}"`, 'm'),
+    );
+    assert.equal((await app.request('/health')).status, 200, 'the app keeps serving');
   });
 
   it('ends a fault on DELETE', async () => {

@@ -11,7 +11,22 @@ export interface FaultSpec {
   /** Share of requests on the route that get the added latency. */
   readonly slowProbability: number;
   readonly addedLatencyMs: number;
+  /** Share of requests on the route whose work throws (an unhandled exception: 500). */
+  readonly errorProbability: number;
   readonly durationSeconds: number;
+}
+
+/** What the fault in force does to one request. */
+export interface FaultEffect {
+  readonly addedLatencyMs: number;
+  readonly fails: boolean;
+}
+
+const NO_EFFECT: FaultEffect = Object.freeze({ addedLatencyMs: 0, fails: false });
+
+/** The exception an injected fault throws; nothing handles it specially, so it ends as a 500. */
+export class InjectedFaultError extends Error {
+  override name = 'InjectedFaultError';
 }
 
 export interface ActiveFault extends FaultSpec {
@@ -42,10 +57,10 @@ export class FaultSwitch {
     return this.fault;
   }
 
-  /** The latency to add to one request on `route`: the fault's, drawn with its probability, else 0. */
-  addedLatencyMs(route: string, random: () => number): number {
+  /** The effect on one request on `route`: latency and failure, each drawn with the fault's probability. */
+  effectOn(route: string, random: () => number): FaultEffect {
     const fault = this.active();
-    if (fault === undefined || (fault.route !== '*' && fault.route !== route)) return 0;
-    return random() < fault.slowProbability ? fault.addedLatencyMs : 0;
+    if (fault === undefined || (fault.route !== '*' && fault.route !== route)) return NO_EFFECT;
+    return { addedLatencyMs: random() < fault.slowProbability ? fault.addedLatencyMs : 0, fails: random() < fault.errorProbability };
   }
 }

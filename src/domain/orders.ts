@@ -1,7 +1,7 @@
 // The simulated order history: fetch the orders (30-50 ms), then ask the payment service for their status
 // (50 ms; now and then it is slow, 2 s, and now and then it fails).
 import { ATTR_EXTERNAL_SERVICE_SLOW, ATTR_PEER_SERVICE_NAME } from '../telemetry/attributes.ts';
-import { inSpan, injectedLatencyMs, wait, type Simulation } from './simulation.ts';
+import { inSpan, type Simulation, wait, work } from './simulation.ts';
 
 export interface OrdersSettings {
   readonly fetchMinMs: number;
@@ -37,7 +37,7 @@ export async function listOrders(
     const slow = simulation.random() < settings.paymentSlowProbability;
     const fails = simulation.random() < settings.paymentFailureProbability;
     span.setAttributes({ [ATTR_PEER_SERVICE_NAME]: 'payment-service', [ATTR_EXTERNAL_SERVICE_SLOW]: slow });
-    await wait((slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs) + injectedLatencyMs(simulation, '/api/orders', span));
+    await work(simulation, '/api/orders', span, slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs);
     if (fails) throw new PaymentServiceError('payment service unavailable');
     return ids.map((id) => ({ id, amountCents: 1000 + id * 250, paymentStatus: id % 3 === 0 ? 'pending' : 'paid' }));
   });

@@ -3,7 +3,7 @@
 import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ATTR_FAULT_ADDED_LATENCY_MS } from '../telemetry/attributes.ts';
-import type { FaultSwitch } from './faults.ts';
+import { type FaultSwitch, InjectedFaultError } from './faults.ts';
 
 export interface Simulation {
   readonly tracer: Tracer;
@@ -12,14 +12,19 @@ export interface Simulation {
   readonly faults: FaultSwitch;
 }
 
-/** Latency added by an active fault on `route`, recorded on `span` so the trace says why it was slow. */
-export function injectedLatencyMs(simulation: Simulation, route: string, span: Span): number {
-  const added = simulation.faults.addedLatencyMs(route, simulation.random);
-  if (added > 0) span.setAttribute(ATTR_FAULT_ADDED_LATENCY_MS, added);
-  return added;
+/**
+ * The simulated work of one step of `route`: waits `latencyMs`, plus whatever an injected fault adds (recorded on
+ * `span`, so the trace says why it was slow), and throws if the fault makes it fail.
+ */
+export async function work(simulation: Simulation, route: string, span: Span, latencyMs: number): Promise<void> {
+  const fault = simulation.faults.effectOn(route, simulation.random);
+  if (fault.addedLatencyMs > 0) span.setAttribute(ATTR_FAULT_ADDED_LATENCY_MS, fault.addedLatencyMs);
+  await wait(latencyMs + fault.addedLatencyMs);
+  if (fault.fails) throw new InjectedFaultError(`fault injected on ${route} by POST /admin/faults`);
 }
 
 export const wait = (milliseconds: number): Promise<void> => (milliseconds > 0 ? sleep(milliseconds) : Promise.resolve());
+
 
 /** Runs `work` inside a child span of the active span, ending it and recording a failure either way. */
 export function inSpan<T>(tracer: Tracer, name: string, work: (span: Span) => Promise<T>): Promise<T> {

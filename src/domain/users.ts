@@ -7,7 +7,7 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 import { ATTR_SLOW_QUERY } from '../telemetry/attributes.ts';
-import { inSpan, injectedLatencyMs, wait, type Simulation } from './simulation.ts';
+import { inSpan, type Simulation, work } from './simulation.ts';
 
 export interface UsersSettings {
   readonly baseLatencyMs: number;
@@ -40,7 +40,7 @@ export async function listUsers(
       [ATTR_SLOW_QUERY]: slow,
     });
     const latency = slow ? settings.slowLatencyMs : settings.baseLatencyMs + simulation.random() * settings.jitterMs;
-    await wait(latency + injectedLatencyMs(simulation, '/api/users', span));
+    await work(simulation, '/api/users', span, latency);
     return Array.from({ length: query.limit }, (_, index) => ({
       id: index + 1,
       name: `user-${index + 1}`,

@@ -10,19 +10,21 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   type Sampler,
-  type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Config } from '../config.ts';
+import { MonitoredExporter } from './export-monitor.ts';
+import type { Logger } from './logger.ts';
 
 export interface Tracing {
   /** Flushes every finished span to the exporter, then stops the SDK. */
   shutdown(): Promise<void>;
 }
 
-export function startTracing(config: Config, exporter: SpanExporter = otlpExporter(config)): Tracing {
+export function startTracing(config: Config, logger: Logger): Tracing {
+  const exporter = new MonitoredExporter(new OTLPTraceExporter({ url: config.telemetry.otlpEndpoint }), logger);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.telemetry.serviceName,
@@ -41,10 +43,6 @@ export function startTracing(config: Config, exporter: SpanExporter = otlpExport
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
-}
-
-function otlpExporter(config: Config): SpanExporter {
-  return new OTLPTraceExporter({ url: config.telemetry.otlpEndpoint });
 }
 
 /** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */

@@ -73,13 +73,14 @@ export class OtlpReceiver {
   unavailable = false;
   address = '';
 
-  static async start(host = '127.0.0.1'): Promise<OtlpReceiver> {
+  /** Listens on `port` (0: any free one); a stopped receiver can be started again on the same port. */
+  static async start(host = '127.0.0.1', port = 0): Promise<OtlpReceiver> {
     const receiver = new OtlpReceiver();
-    await receiver.listen(host);
+    await receiver.listen(host, port);
     return receiver;
   }
 
-  private async listen(host: string): Promise<void> {
+  private async listen(host: string, requestedPort: number): Promise<void> {
     const root = protobuf.parse(OTLP_TRACE_SUBSET, { keepCase: false }).root;
     const requestType = root.lookupType('ExportTraceServiceRequest');
     const responseType = root.lookupType('ExportTraceServiceResponse');
@@ -105,7 +106,7 @@ export class OtlpReceiver {
       },
     });
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      this.server.bindAsync(`${host}:${requestedPort}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
     this.address = `http://${host}:${port}`;
   }
@@ -154,6 +155,11 @@ export class OtlpReceiver {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  /** Stops at once, dropping open calls and connections, as a crashed collector would. */
+  kill(): void {
+    this.server.forceShutdown();
   }
 }
 

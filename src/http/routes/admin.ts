@@ -10,6 +10,7 @@ const faultSchema = z.strictObject({
   route: z.enum(FAULT_ROUTES),
   slow_probability: z.number().min(0).max(1),
   added_latency_ms: z.number().int().min(0).max(60_000),
+  error_probability: z.number().min(0).max(1).default(0),
   duration_seconds: z.number().int().min(1).max(MAX_FAULT_SECONDS),
 });
 
@@ -23,6 +24,7 @@ export function adminRoutes(faults: FaultSwitch, adminToken: string) {
           route: fault.route,
           slow_probability: fault.slowProbability,
           added_latency_ms: fault.addedLatencyMs,
+          error_probability: fault.errorProbability,
           expires_at: new Date(fault.expiresAt).toISOString(),
         };
   };
@@ -35,6 +37,7 @@ export function adminRoutes(faults: FaultSwitch, adminToken: string) {
         route: body.route,
         slowProbability: body.slow_probability,
         addedLatencyMs: body.added_latency_ms,
+        errorProbability: body.error_probability,
         durationSeconds: body.duration_seconds,
       });
       return c.json(describe(), 201);

@@ -1,0 +1,92 @@
+// Two minutes of load while the OTLP endpoint is down at start, comes up, goes down mid-run and comes back.
+// The figures it prints are those of the README's Reliability section.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FAST_ENV } from './support/app.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { freePort } from './support/prometheus.ts';
+import { ServiceProcess } from './support/service.ts';
+
+const PHASE_SECONDS = 30;
+const PHASES = ['down at start', 'up', 'down mid-run', 'back up'] as const;
+
+interface PhaseFigures {
+  phase: string;
+  served: number;
+  failed: number;
+  p99Ms: number;
+  peakRssMb: number;
+  spansReceived: number;
+}
+
+describe('reliability: the OTLP endpoint down at start and mid-run, under two minutes of load', () => {
+  it('keeps serving without waiting on export, bounds memory, rate-limits warnings, resumes export', async () => {
+    const port = await freePort();
+    const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: 'reliability-test' });
+    let receiver: OtlpReceiver | undefined;
+    const figures: PhaseFigures[] = [];
+    try {
+      for (const [index, phase] of PHASES.entries()) {
+        if (phase === 'up' || phase === 'back up') receiver = await OtlpReceiver.start('127.0.0.1', port);
+        if (phase === 'down mid-run') receiver!.kill();
+        const receivedBefore = receiver?.spans.length ?? 0;
+        const latencies: number[] = [];
+        let failed = 0;
+        let peakRss = 0;
+        const until = Date.now() + PHASE_SECONDS * 1000;
+        const sampler = setInterval(async () => {
+          const exposition = await (await fetch(`${service.baseUrl}/metrics`)).text();
+          const rss = Number(/^process_resident_memory_bytes (\S+)$/m.exec(exposition)?.[1]);
+          peakRss = Math.max(peakRss, rss);
+        }, 2000);
+        await Promise.all(
+          Array.from({ length: 16 }, async (_, worker) => {
+            while (Date.now() < until) {
+              const began = performance.now();
+              try {
+                const response = await fetch(`${service.baseUrl}/api/${worker % 2 === 0 ? 'users' : 'orders'}`);
+                await response.arrayBuffer();
+                if (response.status === 200) latencies.push(performance.now() - began);
+                else failed += 1;
+              } catch {
+                failed += 1;
+              }
+            }
+          }),
+        );
+        clearInterval(sampler);
+        latencies.sort((a, b) => a - b);
+        figures.push({
+          phase: `${index + 1}. ${phase}`,
+          served: latencies.length,
+          failed,
+          p99Ms: Number(latencies[Math.ceil(latencies.length * 0.99) - 1]!.toFixed(1)),
+          peakRssMb: Math.round(peakRss / 2 ** 20),
+          spansReceived: phase === 'up' || phase === 'back up' ? receiver!.spans.length - receivedBefore : 0,
+        });
+      }
+      await receiver!.waitFor((spans) => spans.length > 0); // the last phase's spans keep arriving after it
+    } finally {
+      await service.stop();
+      await receiver?.stop();
+    }
+    console.table(figures);
+    const warnings = service.logs.filter((line) => String(line.msg).startsWith('span export failing'));
+    const resumed = service.logs.filter((line) => line.msg === 'span export resumed');
+    console.log(`reliability: ${warnings.length} export warnings and ${resumed.length} "resumed" lines in ${PHASES.length * PHASE_SECONDS} s`);
+
+    for (const phase of figures) {
+      assert.equal(phase.failed, 0, `${phase.phase}: no failed request`);
+      // The exporter's timeout is 10 s: a request that waited on export would take seconds, not milliseconds.
+      assert.ok(phase.p99Ms < 250, `${phase.phase}: p99 ${phase.p99Ms} ms`);
+    }
+    assert.ok(figures[1]!.spansReceived > 0 && figures[3]!.spansReceived > 0, 'export resumes each time the endpoint is back');
+    const [, healthy, outage] = figures;
+    // The span queue is bounded (4096 spans), so a long outage cannot grow memory.
+    assert.ok(outage!.peakRssMb - healthy!.peakRssMb < 60, `RSS ${healthy!.peakRssMb} MB healthy, ${outage!.peakRssMb} MB in the outage`);
+    // At most one warning per 30 s of failing export, plus one as each outage starts (reconnecting can stretch the
+    // failing time into the next phase): at most 6 here, where tens of thousands of batches failed.
+    assert.ok(warnings.length >= 2 && warnings.length <= 6, `${warnings.length} warnings`);
+    assert.ok(resumed.length >= 1, 'a "resumed" line after the outage');
+  });
+});
