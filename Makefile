@@ -4,7 +4,7 @@ COMPOSE ?= docker compose
 GRAFANA_URL ?= http://localhost:3000
 
 .DEFAULT_GOAL := help
-.PHONY: help docker-check up down clean logs ps load test check e2e
+.PHONY: help docker-check up down clean logs ps load test check audit e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -46,7 +46,10 @@ load: docker-check ## drive baseline, spike and recovery traffic at the stack (r
 check: ## type-check (tsc --noEmit)
 	npm run check
 
-test: check ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
+audit: ## npm audit of the production dependencies (fails on high or critical)
+	npm run --silent audit-deps
+
+test: check audit ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
 	npm test
 
 e2e: ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)

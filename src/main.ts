@@ -57,7 +57,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     await tracing?.shutdown();
     logger.info('spans flushed; bye');
   } catch (error) {
-    logger.error({ err: error }, 'flushing spans failed');
+    logger.error({ error: (error as Error).message }, 'flushing spans failed: the spans still queued are lost');
   }
   process.exit(0);
 }

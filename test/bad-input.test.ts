@@ -83,9 +83,29 @@ describe('bad input', () => {
     assert.deepEqual(await response.json(), { error: 'headers_too_large' });
   });
 
-  it('keeps the series count bounded under 1,000 random paths and methods, never answering 5xx', async () => {
+  it('answers random query strings, paths, methods, trace context and baggage with JSON, never 5xx (property)', async () => {
+    const methods = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'BREW');
+    const route = fc.constantFrom('/api/users', '/api/orders', '/health', '/metrics', '/admin/faults', '/');
+    const header = fc.string({ maxLength: 300 }).map((value) => value.replace(/[^\x20-\x7e]/g, ''));
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(methods, fc.oneof(route, fc.webPath()), fc.webQueryParameters(), header, header, async (method, path, query, traceparent, baggage) => {
+        tried += 1;
+        const response = await fetch(`${service.baseUrl}${path.startsWith('/') ? path : `/${path}`}?${query}`, { method, headers: { traceparent, baggage } });
+        const text = await response.text();
+        if (response.status >= 500) return false;
+        // /metrics is the exposition format; every other body is JSON.
+        if (!path.startsWith('/metrics') || method !== 'GET') JSON.parse(text);
+        return true;
+      }),
+      { numRuns: 500, seed: 7 },
+    );
+    console.log(`bad input: ${tried} random requests (method, path, query, traceparent, baggage): no 5xx, all JSON`);
+  });
+
+  it('keeps the series count bounded under 10,000 random paths and methods, never answering 5xx', async () => {
     const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'PROPFIND', 'BREW', 'X-RANDOM'];
-    const samples = fc.sample(fc.tuple(fc.constantFrom(...methods), fc.webPath(), fc.webQueryParameters()), { numRuns: 1000, seed: 42 });
+    const samples = fc.sample(fc.tuple(fc.constantFrom(...methods), fc.webPath(), fc.webQueryParameters()), { numRuns: 10_000, seed: 42 });
     const statuses = new Map<number, number>();
     for (const [method, path, query] of samples) {
       const response = await fetch(`${service.baseUrl}${path.startsWith('/') ? path : `/${path}`}?${query}`, { method });
@@ -100,7 +120,7 @@ describe('bad input', () => {
     const routes = new Set(series.map((line) => /route="([^"]*)"/.exec(line)![1]));
     // Bound: 10 method values (9 known + _OTHER) × 3 routes (two templates + "unmatched") × the few status codes.
     assert.ok([...routes].every((route) => ['/api/users', '/api/orders', 'unmatched'].includes(route!)), [...routes].join());
-    assert.ok(series.length <= 30, `${series.length} request series after 1,000 random requests`);
-    console.log(`bad input: 1,000 random requests -> ${series.length} http_requests_total series, statuses ${JSON.stringify([...statuses])}`);
+    assert.ok(series.length <= 30, `${series.length} request series after 10,000 random requests`);
+    console.log(`bad input: 10,000 random requests -> ${series.length} http_requests_total series (bound 30), statuses ${JSON.stringify([...statuses])}`);
   });
 });

@@ -37,6 +37,43 @@ describe('graceful shutdown', () => {
     }
   });
 
+  it('under load: every in-flight request succeeds and every finished span reaches the receiver', async () => {
+    const receiver = await OtlpReceiver.start();
+    const service = await ServiceProcess.start({
+      ...FAST_ENV,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+      USERS_BASE_LATENCY_MS: '300',
+      PAYMENT_LATENCY_MS: '300',
+    });
+    try {
+      // 64 requests in flight (300 ms each), half on each route, when SIGTERM arrives.
+      const inFlight = Array.from({ length: 64 }, (_, i) =>
+        fetch(`${service.baseUrl}/api/${i % 2 === 0 ? 'users' : 'orders'}`).then(
+          async (response) => ({ status: response.status, trace: /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')?.[1], body: await response.text() }),
+          (error: Error) => ({ status: 0, trace: undefined, body: error.message }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      service.signal('SIGTERM');
+      const signalledAt = Date.now();
+      const results = await Promise.all(inFlight);
+      const { code } = await service.exit;
+      assert.equal(code, 0);
+      assert.ok(Date.now() - signalledAt < 10_000, 'within SHUTDOWN_TIMEOUT_MS');
+      assert.deepEqual(results.filter((result) => result.status !== 200), [], 'no in-flight request failed');
+
+      // users: server span + query span; orders: server span + fetchOrders + checkPaymentStatus.
+      const expected = results.reduce((sum, _, i) => sum + (i % 2 === 0 ? 2 : 3), 0);
+      const traces = new Set(results.map((result) => result.trace));
+      const exported = receiver.spans.filter((span) => traces.has(span.traceId)).length;
+      console.log(`shutdown under load: ${results.length} in-flight requests completed, ${exported} of ${expected} finished spans exported`);
+      assert.equal(exported, expected);
+    } finally {
+      await service.stop();
+      await receiver.stop();
+    }
+  });
+
   it('closes requests still open at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
     const receiver = await OtlpReceiver.start();
     const service = await ServiceProcess.start({

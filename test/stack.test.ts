@@ -198,3 +198,37 @@ describe('Grafana files (Grafana cannot be had here: checked against each other 
     assert.match(grafana.environment.GF_SECURITY_ADMIN_PASSWORD!, /^\$\{GRAFANA_ADMIN_PASSWORD:\?/, 'admin password from the environment');
   });
 });
+
+describe('security defaults', () => {
+  it('runs the app container as non-root with a read-only root, no capabilities and no privilege gain', () => {
+    const app = compose.services.app as ComposeService & { read_only?: boolean; cap_drop?: string[]; security_opt?: string[] };
+    assert.equal(app.read_only, true);
+    assert.deepEqual(app.cap_drop, ['ALL']);
+    assert.deepEqual(app.security_opt, ['no-new-privileges:true']);
+    assert.match(read('Dockerfile'), /^USER node$/m);
+  });
+
+  it('keeps the fault switch off unless a token is set', () => {
+    const app = compose.services.app as unknown as { environment: Record<string, string> };
+    assert.equal(app.environment.ADMIN_TOKEN, '${ADMIN_TOKEN:-}');
+    assert.match(read('.env.example'), /^ADMIN_TOKEN=$/m);
+  });
+
+  it('commits no secret, credential or machine-specific path', () => {
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((file) => file !== '' && existsSync(join(ROOT, file)));
+    assert.ok(files.length > 20, 'git knows the files');
+    const forbidden: [string, RegExp][] = [
+      ['private key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
+      ['AWS key', /AKIA[0-9A-Z]{16}/],
+      ['machine path', /(?<![\w.~])\/(root|home\/[a-z]+|work\/main)\//],
+      ['committed .env', /^GRAFANA_ADMIN_PASSWORD=(?!change-me$).+/m],
+    ];
+    for (const file of files) {
+      if (file === 'test/stack.test.ts') continue; // the patterns themselves
+      // The Dockerfile's npm cache mount names the build container's home, not this machine's.
+      const text = readFileSync(join(ROOT, file), 'utf8').replaceAll('target=/root/.npm', '');
+      for (const [what, pattern] of forbidden) assert.doesNotMatch(text, pattern, `${what} in ${file}`);
+    }
+    assert.ok(!files.includes('.env'), '.env is not committed');
+  });
+});
