@@ -4,7 +4,7 @@ COMPOSE ?= docker compose
 GRAFANA_URL ?= http://localhost:3000
 
 .DEFAULT_GOAL := help
-.PHONY: help docker-check up down clean logs ps load test check audit e2e
+.PHONY: help docker-check up down clean logs ps load test check audit e2e bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -54,3 +54,6 @@ test: check audit ## run every test: unit, real OTLP/gRPC, real Prometheus, the 
 
 e2e: ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
 	npm run e2e
+
+bench: ## benchmarks: ours against bare Hono and the stock OTel setup (about 8 minutes), writes bench/RESULTS.md
+	npm run bench

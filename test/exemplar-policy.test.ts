@@ -16,9 +16,13 @@ function sequence(...values: number[]): () => number {
   return () => values[index++ % values.length]!;
 }
 
-/** Fills the route's window with durations 1..n ms and returns the policy's p99 in seconds. */
-function warm(policy: ExemplarPolicy, count = 200): number {
+/**
+ * Fills the route's window with durations 1..n ms, then moves the clock on by 1 s (the p99 is recomputed at most
+ * once a second) and returns the p99 the policy will use, in seconds.
+ */
+function warm(policy: ExemplarPolicy, clock: { ms: number }, count = 256): number {
   for (let i = 1; i <= count; i += 1) policy.shouldAttach({ ...fast, durationSeconds: i / 1000 });
+  clock.ms += 1000;
   return Math.ceil(count * 0.99) / 1000;
 }
 
@@ -52,9 +56,9 @@ describe('exemplar policy', () => {
       draws.push(next);
       return next;
     };
-    const now = () => 1_000_000;
-    const policy = createExemplarPolicy({ ...base, random, now });
-    const p99 = warm(policy, 256);
+    const clock = { ms: 1_000_000 };
+    const policy = createExemplarPolicy({ ...base, random, now: () => clock.ms });
+    const p99 = warm(policy, clock);
     draws.length = 0;
 
     assert.equal(policy.shouldAttach({ ...fast, durationSeconds: p99 + 0.001 }), true, 'above p99');
@@ -72,27 +76,29 @@ describe('exemplar policy', () => {
   });
 
   it('adaptive: always at or above the slow threshold, even below a higher p99', () => {
-    const policy = createExemplarPolicy({ ...base, thresholdSeconds: 0.1, random: () => 0.999, now: () => 0 });
-    const p99 = warm(policy, 256); // about 0.254 s
+    const clock = { ms: 0 };
+    const policy = createExemplarPolicy({ ...base, thresholdSeconds: 0.1, random: () => 0.999, now: () => clock.ms });
+    const p99 = warm(policy, clock); // about 0.254 s
     assert.ok(p99 > 0.1);
     assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.1 }), true, 'at the threshold');
     assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.099 }), false, 'below both');
   });
 
   it('adaptive: keeps one window per route', () => {
-    const policy = createExemplarPolicy({ ...base, random: () => 0.999, now: () => 0 });
-    warm(policy, 256); // /api/users: p99 about 0.254 s
+    const clock = { ms: 0 };
+    const policy = createExemplarPolicy({ ...base, random: () => 0.999, now: () => clock.ms });
+    warm(policy, clock); // /api/users: p99 about 0.254 s
     // /api/orders has no history yet, so even a fast request is kept.
     assert.equal(policy.shouldAttach({ route: '/api/orders', durationSeconds: 0.001, isError: false }), true);
     assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.001 }), false);
   });
 
   it('adaptive: forgets observations older than the window', () => {
-    let nowMs = 0;
-    const policy = createExemplarPolicy({ ...base, windowSeconds: 60, random: () => 0.999, now: () => nowMs });
-    warm(policy, 256);
+    const clock = { ms: 0 };
+    const policy = createExemplarPolicy({ ...base, windowSeconds: 60, random: () => 0.999, now: () => clock.ms });
+    warm(policy, clock);
     assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.001 }), false);
-    nowMs = 61_000;
+    clock.ms += 61_000;
     // Past the window nothing is recent, so the p99 is unknown again once recomputed (at most 64 observations on).
     const kept = Array.from({ length: 64 }, () => policy.shouldAttach({ ...fast, durationSeconds: 0.001 }));
     assert.equal(kept.at(-1), true);

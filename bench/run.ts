@@ -1,0 +1,257 @@
+// `make bench`: the cost of our telemetry, measured in one run against bare Hono (the limit) and against the stock
+// OpenTelemetry setup (what a user would pick instead). Prints a markdown table and writes bench/RESULTS.md.
+//   node bench/run.ts            the full run (about 8 minutes)
+//   node bench/run.ts --smoke    a few seconds, so the harness cannot rot (part of make test)
+import autocannon from 'autocannon';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { RequestMetrics } from '../src/telemetry/metrics.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SMOKE = process.argv.includes('--smoke');
+const SETTINGS = SMOKE
+  ? { rounds: 1, warmupSeconds: 0.3, seconds: 0.7, fixedRateSeconds: 0.7, memorySeconds: 1, coldStarts: 1, renders: 3 }
+  : { rounds: 5, warmupSeconds: 3, seconds: 10, fixedRateSeconds: 10, memorySeconds: 60, coldStarts: 5, renders: 50 };
+const CONNECTIONS = 16;
+const FIXED_RATE = 2000;
+
+/** The fast path: every simulated latency and probability zero, so the handlers are trivial. */
+const FAST_PATH: Record<string, string> = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info', // info logs the "listening" line and nothing per request
+  USERS_BASE_LATENCY_MS: '0',
+  USERS_JITTER_MS: '0',
+  USERS_SLOW_PROBABILITY: '0',
+  ORDERS_FETCH_MIN_MS: '0',
+  ORDERS_FETCH_MAX_MS: '0',
+  PAYMENT_LATENCY_MS: '0',
+  PAYMENT_SLOW_PROBABILITY: '0',
+  PAYMENT_FAILURE_PROBABILITY: '0',
+};
+
+type ServerName = 'bare' | 'stock' | 'ours';
+const SERVER_ARGS: Record<ServerName, string[]> = {
+  bare: ['bench/servers/bare.ts'],
+  stock: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'],
+  ours: ['src/main.ts'],
+};
+
+class Process {
+  readonly child: ChildProcess;
+  readonly listening: Promise<number>;
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    this.listening = new Promise((resolve, reject) => {
+      createInterface({ input: this.child.stdout! }).on('line', (line) => {
+        try {
+          const parsed = JSON.parse(line) as { msg?: string; port?: number };
+          if (parsed.msg === 'listening') resolve(parsed.port!);
+        } catch {
+          // not a JSON line
+        }
+      });
+      this.child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before listening`)));
+    });
+  }
+
+  rssMb(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.kill('SIGTERM');
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await once(this.child, 'exit');
+    clearTimeout(killer);
+  }
+}
+
+async function startServer(name: ServerName, otlpEndpoint: string): Promise<{ process: Process; url: string }> {
+  const env = { ...FAST_PATH, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}` };
+  const server = new Process(SERVER_ARGS[name], env);
+  return { process: server, url: `http://127.0.0.1:${await server.listening}` };
+}
+
+interface LoadResult {
+  requestsPerSecond: number;
+  /** Exact latencies in milliseconds (from autocannon's response events, not its 1 ms histogram). */
+  latenciesMs: number[];
+  errors: number;
+}
+
+async function load(url: string, seconds: number, overallRate?: number): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  const options: autocannon.Options = {
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [{ path: '/api/users?limit=10' }, { path: '/api/orders?limit=10' }],
+    ...(overallRate === undefined ? {} : { overallRate }),
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, finished) => (error ? reject(error) : resolve(finished)));
+    instance.on('response', (_client, _status, _bytes, responseTime) => latenciesMs.push(responseTime));
+  });
+  return { requestsPerSecond: result.requests.average, latenciesMs, errors: result.errors + result.non2xx };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+const percentile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+};
+const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / median(values);
+
+// ---------------------------------------------------------------------------------------------- measurements
+
+async function throughputAndLatency(otlp: string) {
+  const names: ServerName[] = ['bare', 'stock', 'ours'];
+  const rps: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
+  const p99AtRate: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
+  const p50AtRate: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
+  let errors = 0;
+  for (let round = 0; round < SETTINGS.rounds; round += 1) {
+    // Alternate the order every round, so drift (thermal, other load) does not favour one server.
+    const order = names.map((_, i) => names[(i + round) % names.length]!);
+    for (const name of order) {
+      const server = await startServer(name, otlp);
+      await load(server.url, SETTINGS.warmupSeconds);
+      const saturated = await load(server.url, SETTINGS.seconds);
+      const fixed = await load(server.url, SETTINGS.fixedRateSeconds, FIXED_RATE);
+      rps[name].push(saturated.requestsPerSecond);
+      p50AtRate[name].push(percentile(fixed.latenciesMs, 0.5));
+      p99AtRate[name].push(percentile(fixed.latenciesMs, 0.99));
+      errors += saturated.errors + fixed.errors;
+      await server.process.stop();
+      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${percentile(fixed.latenciesMs, 0.99).toFixed(2)} ms`);
+    }
+  }
+  return { rps, p50AtRate, p99AtRate, errors };
+}
+
+async function memory(otlp: string, deadOtlp: string) {
+  const rss: Record<string, number> = {};
+  for (const [label, name, endpoint] of [
+    ['bare', 'bare', otlp],
+    ['ours', 'ours', otlp],
+    ['ours, OTLP endpoint down', 'ours', deadOtlp],
+  ] as const) {
+    const server = await startServer(name, endpoint);
+    await load(server.url, SETTINGS.memorySeconds, FIXED_RATE);
+    rss[label] = server.process.rssMb();
+    await server.process.stop();
+  }
+  return rss;
+}
+
+async function coldStart(otlp: string) {
+  const times: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
+  for (let i = 0; i < SETTINGS.coldStarts; i += 1) {
+    for (const name of ['bare', 'stock', 'ours'] as const) {
+      const started = performance.now();
+      const server = await startServer(name, otlp);
+      while (!(await fetch(`${server.url}/health`).then((r) => r.ok, () => false))) await sleep(5);
+      times[name].push(performance.now() - started);
+      await server.process.stop();
+    }
+  }
+  return times;
+}
+
+/** /metrics render time with `routes` synthetic routes, each a histogram and a counter series carrying exemplars. */
+async function renderTime(targetSeries: number) {
+  const metrics = new RequestMetrics({ regions: ['eu-west'], processMetrics: true });
+  const exemplar = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
+  let series = 0;
+  for (let route = 0; series < targetSeries; route += 1) {
+    for (const durationSeconds of [0.003, 0.02, 0.3, 3]) {
+      metrics.record({ method: 'GET', route: `/bench/${route}`, statusCode: 200, durationSeconds, region: 'eu-west', exemplar });
+    }
+    const exposition = (await metrics.render('application/openmetrics-text')).body;
+    series = exposition.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < SETTINGS.renders; i += 1) {
+    const started = performance.now();
+    await metrics.render('application/openmetrics-text');
+    times.push(performance.now() - started);
+  }
+  return { series, ms: median(times) };
+}
+
+// ---------------------------------------------------------------------------------------------- report
+
+async function main(): Promise<void> {
+  const receiver = new Process(['bench/servers/discard-receiver.ts'], {});
+  const otlp = `http://127.0.0.1:${await receiver.listening}`;
+  const deadOtlp = 'http://127.0.0.1:9'; // the discard port: nothing listens there
+  try {
+    const runs = await throughputAndLatency(otlp);
+    const rss = await memory(otlp, deadOtlp);
+    const cold = await coldStart(otlp);
+    const render1k = await renderTime(1_000);
+    const render10k = await renderTime(10_000);
+
+    const rps = (name: ServerName) => median(runs.rps[name]);
+    const ofBare = rps('ours') / rps('bare');
+    const ofStock = rps('ours') / rps('stock');
+    const addedP99 = median(runs.p99AtRate.ours) - median(runs.p99AtRate.bare);
+    const coldOurs = median(cold.ours);
+    const targets = [
+      ['throughput ≥ 70% of bare', ofBare >= 0.7, `${(100 * ofBare).toFixed(0)}%`],
+      ['throughput ≥ 2× stock', ofStock >= 2, `${ofStock.toFixed(2)}×`],
+      [`added p99 < 1 ms at ${FIXED_RATE} req/s`, addedP99 < 1, `${addedP99.toFixed(2)} ms`],
+      ['/metrics render < 5 ms at 1,000 series', render1k.ms < 5, `${render1k.ms.toFixed(2)} ms`],
+      ['RSS < 120 MB under load', rss.ours! < 120, `${rss.ours!.toFixed(0)} MB`],
+      ['cold start < 1.5 s', coldOurs < 1500, `${(coldOurs / 1000).toFixed(2)} s`],
+    ] as const;
+
+    const row = (name: ServerName, label: string) =>
+      `| ${label} | ${rps(name).toFixed(0)} | ±${(50 * spread(runs.rps[name])).toFixed(0)}% | ${(rps(name) / rps('bare') * 100).toFixed(0)}% | ${median(runs.p50AtRate[name]).toFixed(2)} | ${median(runs.p99AtRate[name]).toFixed(2)} | ${(median(cold[name]) / 1000).toFixed(2)} |`;
+    const lines = [
+      `# Benchmark results${SMOKE ? ' (smoke run: numbers meaningless)' : ''}`,
+      '',
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+      `Fast path (simulated latency 0), ${CONNECTIONS} connections, /api/users and /api/orders alternately; ${SETTINGS.rounds} alternating rounds of ${SETTINGS.seconds} s after ${SETTINGS.warmupSeconds} s of warm-up; median of the rounds, spread = half the range.`,
+      '',
+      `throughput: ${(100 * ofBare).toFixed(0)}% of bare, ${ofStock.toFixed(2)}× stock`,
+      '',
+      `| server | req/s | spread | of bare | p50 ms at ${FIXED_RATE}/s | p99 ms at ${FIXED_RATE}/s | cold start s |`,
+      '|---|---|---|---|---|---|---|',
+      row('bare', 'bare Hono, no telemetry'),
+      row('stock', 'stock OTel setup (sdk-node + auto-instrumentations defaults)'),
+      row('ours', 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)'),
+      '',
+      `| measure | value |`,
+      '|---|---|',
+      `| added p99 latency at ${FIXED_RATE} req/s (ours − bare) | ${addedP99.toFixed(2)} ms |`,
+      `| /metrics render, OpenMetrics with exemplars | ${render1k.ms.toFixed(2)} ms at ${render1k.series} series, ${render10k.ms.toFixed(2)} ms at ${render10k.series} series |`,
+      ...Object.entries(rss).map(([label, mb]) => `| RSS after ${SETTINGS.memorySeconds} s at ${FIXED_RATE} req/s, ${label} | ${mb.toFixed(0)} MB |`),
+      `| errors during the runs | ${runs.errors} |`,
+      '',
+      '| target | met | measured |',
+      '|---|---|---|',
+      ...targets.map(([target, met, measured]) => `| ${target} | ${met ? 'yes' : '**no**'} | ${measured} |`),
+      '',
+    ];
+    const report = lines.join('\n');
+    console.log(report);
+    if (!SMOKE) writeFileSync(new URL('RESULTS.md', import.meta.url), report);
+  } finally {
+    await receiver.stop();
+  }
+}
+
+await main();
