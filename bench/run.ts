@@ -11,48 +11,49 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
+import { FAST_ENV } from '../test/support/fast-path.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SMOKE = process.argv.includes('--smoke');
 const SETTINGS = SMOKE
   ? { rounds: 1, warmupSeconds: 0.3, seconds: 0.7, fixedRateSeconds: 0.7, memorySeconds: 1, coldStarts: 1, renders: 3 }
-  : { rounds: 5, warmupSeconds: 3, seconds: 10, fixedRateSeconds: 10, memorySeconds: 60, coldStarts: 5, renders: 50 };
+  : { rounds: 4, warmupSeconds: 2, seconds: 8, fixedRateSeconds: 8, memorySeconds: 60, coldStarts: 5, renders: 50 };
 const CONNECTIONS = 16;
 const FIXED_RATE = 2000;
 
-/** The fast path: every simulated latency and probability zero, so the handlers are trivial. */
+/** The fast path (every simulated latency and probability zero), so the handlers are trivial. */
 const FAST_PATH: Record<string, string> = {
+  ...FAST_ENV,
   HOST: '127.0.0.1',
   PORT: '0',
   LOG_LEVEL: 'info', // info logs the "listening" line and nothing per request
-  USERS_BASE_LATENCY_MS: '0',
-  USERS_JITTER_MS: '0',
-  USERS_SLOW_PROBABILITY: '0',
-  ORDERS_FETCH_MIN_MS: '0',
-  ORDERS_FETCH_MAX_MS: '0',
-  PAYMENT_LATENCY_MS: '0',
-  PAYMENT_SLOW_PROBABILITY: '0',
-  PAYMENT_FAILURE_PROBABILITY: '0',
 };
 
-type ServerName = 'bare' | 'stock' | 'ours';
-const SERVER_ARGS: Record<ServerName, string[]> = {
-  bare: ['bench/servers/bare.ts'],
-  stock: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'],
-  ours: ['src/main.ts'],
+type ServerName = 'bare' | 'stock' | 'ours' | 'oursUnsampled' | 'oursNoTracing';
+const SERVERS: Record<ServerName, { label: string; args: string[]; env?: Record<string, string> }> = {
+  bare: { label: 'bare Hono, no telemetry', args: ['bench/servers/bare.ts'] },
+  stock: { label: 'stock OTel setup (sdk-node + auto-instrumentations defaults)', args: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'] },
+  ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: ['src/main.ts'] },
+  // Where the time goes: the same service with spans created but not sampled, and with tracing off.
+  oursUnsampled: { label: 'ours, sampler always_off (propagation, metrics; no span recorded)', args: ['src/main.ts'], env: { OTEL_TRACES_SAMPLER: 'always_off' } },
+  oursNoTracing: { label: 'ours, OTEL_SDK_DISABLED (middleware and metrics only)', args: ['src/main.ts'], env: { OTEL_SDK_DISABLED: 'true' } },
 };
+const NAMES = Object.keys(SERVERS) as ServerName[];
 
 class Process {
   readonly child: ChildProcess;
   readonly listening: Promise<number>;
+  /** The discard receiver's totals, printed when it stops. */
+  totals: { spans: number; bytes: number } | undefined;
 
   constructor(args: string[], env: Record<string, string>) {
     this.child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     this.listening = new Promise((resolve, reject) => {
       createInterface({ input: this.child.stdout! }).on('line', (line) => {
         try {
-          const parsed = JSON.parse(line) as { msg?: string; port?: number };
+          const parsed = JSON.parse(line) as { msg?: string; port?: number; spans?: number; bytes?: number };
           if (parsed.msg === 'listening') resolve(parsed.port!);
+          if (parsed.msg === 'totals') this.totals = { spans: parsed.spans!, bytes: parsed.bytes! };
         } catch {
           // not a JSON line
         }
@@ -76,13 +77,19 @@ class Process {
 }
 
 async function startServer(name: ServerName, otlpEndpoint: string): Promise<{ process: Process; url: string }> {
-  const env = { ...FAST_PATH, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}` };
-  const server = new Process(SERVER_ARGS[name], env);
+  const env = { ...FAST_PATH, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}`, ...SERVERS[name].env };
+  const server = new Process(SERVERS[name].args, env);
   return { process: server, url: `http://127.0.0.1:${await server.listening}` };
+}
+
+async function startReceiver(): Promise<{ process: Process; endpoint: string }> {
+  const receiver = new Process(['bench/servers/discard-receiver.ts'], {});
+  return { process: receiver, endpoint: `http://127.0.0.1:${await receiver.listening}` };
 }
 
 interface LoadResult {
   requestsPerSecond: number;
+  requests: number;
   /** Exact latencies in milliseconds (from autocannon's response events, not its 1 ms histogram). */
   latenciesMs: number[];
   errors: number;
@@ -101,7 +108,7 @@ async function load(url: string, seconds: number, overallRate?: number): Promise
     const instance = autocannon(options, (error, finished) => (error ? reject(error) : resolve(finished)));
     instance.on('response', (_client, _status, _bytes, responseTime) => latenciesMs.push(responseTime));
   });
-  return { requestsPerSecond: result.requests.average, latenciesMs, errors: result.errors + result.non2xx };
+  return { requestsPerSecond: result.requests.average, requests: result.requests.total, latenciesMs, errors: result.errors + result.non2xx };
 }
 
 const median = (values: number[]) => {
@@ -116,29 +123,35 @@ const spread = (values: number[]) => (Math.max(...values) - Math.min(...values))
 
 // ---------------------------------------------------------------------------------------------- measurements
 
-async function throughputAndLatency(otlp: string) {
-  const names: ServerName[] = ['bare', 'stock', 'ours'];
-  const rps: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
-  const p99AtRate: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
-  const p50AtRate: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
+const perServer = <T>(make: () => T) => Object.fromEntries(NAMES.map((name) => [name, make()])) as Record<ServerName, T>;
+
+async function throughputAndLatency() {
+  const rps = perServer<number[]>(() => []);
+  const p50AtRate = perServer<number[]>(() => []);
+  const p99AtRate = perServer<number[]>(() => []);
+  const spansPerRequest = perServer<number[]>(() => []);
   let errors = 0;
   for (let round = 0; round < SETTINGS.rounds; round += 1) {
     // Alternate the order every round, so drift (thermal, other load) does not favour one server.
-    const order = names.map((_, i) => names[(i + round) % names.length]!);
+    const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length]!);
     for (const name of order) {
-      const server = await startServer(name, otlp);
-      await load(server.url, SETTINGS.warmupSeconds);
+      // A fresh receiver per server, so its span count is this server's alone.
+      const receiver = await startReceiver();
+      const server = await startServer(name, receiver.endpoint);
+      const warmup = await load(server.url, SETTINGS.warmupSeconds);
       const saturated = await load(server.url, SETTINGS.seconds);
       const fixed = await load(server.url, SETTINGS.fixedRateSeconds, FIXED_RATE);
+      await server.process.stop();
+      await receiver.process.stop();
       rps[name].push(saturated.requestsPerSecond);
       p50AtRate[name].push(percentile(fixed.latenciesMs, 0.5));
       p99AtRate[name].push(percentile(fixed.latenciesMs, 0.99));
+      spansPerRequest[name].push((receiver.process.totals?.spans ?? 0) / (warmup.requests + saturated.requests + fixed.requests));
       errors += saturated.errors + fixed.errors;
-      await server.process.stop();
-      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${percentile(fixed.latenciesMs, 0.99).toFixed(2)} ms`);
+      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${percentile(fixed.latenciesMs, 0.99).toFixed(2)} ms, ${spansPerRequest[name].at(-1)!.toFixed(2)} spans exported per request`);
     }
   }
-  return { rps, p50AtRate, p99AtRate, errors };
+  return { rps, p50AtRate, p99AtRate, spansPerRequest, errors };
 }
 
 async function memory(otlp: string, deadOtlp: string) {
@@ -157,9 +170,9 @@ async function memory(otlp: string, deadOtlp: string) {
 }
 
 async function coldStart(otlp: string) {
-  const times: Record<ServerName, number[]> = { bare: [], stock: [], ours: [] };
+  const times = perServer<number[]>(() => []);
   for (let i = 0; i < SETTINGS.coldStarts; i += 1) {
-    for (const name of ['bare', 'stock', 'ours'] as const) {
+    for (const name of NAMES) {
       const started = performance.now();
       const server = await startServer(name, otlp);
       while (!(await fetch(`${server.url}/health`).then((r) => r.ok, () => false))) await sleep(5);
@@ -194,11 +207,11 @@ async function renderTime(targetSeries: number) {
 // ---------------------------------------------------------------------------------------------- report
 
 async function main(): Promise<void> {
-  const receiver = new Process(['bench/servers/discard-receiver.ts'], {});
-  const otlp = `http://127.0.0.1:${await receiver.listening}`;
+  const receiver = await startReceiver();
+  const otlp = receiver.endpoint;
   const deadOtlp = 'http://127.0.0.1:9'; // the discard port: nothing listens there
   try {
-    const runs = await throughputAndLatency(otlp);
+    const runs = await throughputAndLatency();
     const rss = await memory(otlp, deadOtlp);
     const cold = await coldStart(otlp);
     const render1k = await renderTime(1_000);
@@ -218,21 +231,19 @@ async function main(): Promise<void> {
       ['cold start < 1.5 s', coldOurs < 1500, `${(coldOurs / 1000).toFixed(2)} s`],
     ] as const;
 
-    const row = (name: ServerName, label: string) =>
-      `| ${label} | ${rps(name).toFixed(0)} | ±${(50 * spread(runs.rps[name])).toFixed(0)}% | ${(rps(name) / rps('bare') * 100).toFixed(0)}% | ${median(runs.p50AtRate[name]).toFixed(2)} | ${median(runs.p99AtRate[name]).toFixed(2)} | ${(median(cold[name]) / 1000).toFixed(2)} |`;
+    const row = (name: ServerName) =>
+      `| ${SERVERS[name].label} | ${rps(name).toFixed(0)} | ±${(50 * spread(runs.rps[name])).toFixed(0)}% | ${((rps(name) / rps('bare')) * 100).toFixed(0)}% | ${median(runs.p50AtRate[name]).toFixed(2)} | ${median(runs.p99AtRate[name]).toFixed(2)} | ${median(runs.spansPerRequest[name]).toFixed(2)} | ${(median(cold[name]) / 1000).toFixed(2)} |`;
     const lines = [
       `# Benchmark results${SMOKE ? ' (smoke run: numbers meaningless)' : ''}`,
       '',
       `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
-      `Fast path (simulated latency 0), ${CONNECTIONS} connections, /api/users and /api/orders alternately; ${SETTINGS.rounds} alternating rounds of ${SETTINGS.seconds} s after ${SETTINGS.warmupSeconds} s of warm-up; median of the rounds, spread = half the range.`,
+      `Fast path (simulated latency 0), ${CONNECTIONS} connections (autocannon), every server exporting over OTLP/gRPC to its own local receiver that counts and discards the spans, /api/users and /api/orders alternately; ${SETTINGS.rounds} alternating rounds of ${SETTINGS.seconds} s after ${SETTINGS.warmupSeconds} s of warm-up; median of the rounds, spread = half the range.`,
       '',
       `throughput: ${(100 * ofBare).toFixed(0)}% of bare, ${ofStock.toFixed(2)}× stock`,
       '',
-      `| server | req/s | spread | of bare | p50 ms at ${FIXED_RATE}/s | p99 ms at ${FIXED_RATE}/s | cold start s |`,
-      '|---|---|---|---|---|---|---|',
-      row('bare', 'bare Hono, no telemetry'),
-      row('stock', 'stock OTel setup (sdk-node + auto-instrumentations defaults)'),
-      row('ours', 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)'),
+      `| server | req/s | spread | of bare | p50 ms at ${FIXED_RATE}/s | p99 ms at ${FIXED_RATE}/s | spans exported per request | cold start s |`,
+      '|---|---|---|---|---|---|---|---|',
+      ...NAMES.map(row),
       '',
       `| measure | value |`,
       '|---|---|',
@@ -250,7 +261,7 @@ async function main(): Promise<void> {
     console.log(report);
     if (!SMOKE) writeFileSync(new URL('RESULTS.md', import.meta.url), report);
   } finally {
-    await receiver.stop();
+    await receiver.process.stop();
   }
 }
 

@@ -2,6 +2,8 @@
 // Telemetry plumbing keeps the standard OTEL_* variables (read by the OpenTelemetry SDK itself); the few of them
 // that a typo would silently break are validated here too, so a wrong value stops the service with its name.
 import { z } from 'zod';
+import type { OrdersSettings } from './domain/orders.ts';
+import type { UsersSettings } from './domain/users.ts';
 import { grafanaTraceUrl } from './telemetry/trace-links.ts';
 
 const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;
@@ -78,15 +80,8 @@ export interface Config {
   readonly environment: string;
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
-  readonly users: { readonly baseLatencyMs: number; readonly jitterMs: number; readonly slowProbability: number; readonly slowLatencyMs: number };
-  readonly orders: {
-    readonly fetchMinMs: number;
-    readonly fetchMaxMs: number;
-    readonly paymentLatencyMs: number;
-    readonly paymentSlowProbability: number;
-    readonly paymentSlowLatencyMs: number;
-    readonly paymentFailureProbability: number;
-  };
+  readonly users: UsersSettings;
+  readonly orders: OrdersSettings;
   readonly exemplars: { readonly policy: ExemplarPolicyName; readonly rate: number; readonly thresholdSeconds: number; readonly windowSeconds: number };
   readonly metricRegions: readonly string[];
   /** Bearer token of the fault switch; the switch is off (404) without one. */

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FAST_ENV } from './support/app.ts';
+import { FAST_ENV } from './support/fast-path.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import { ServiceProcess } from './support/service.ts';
 

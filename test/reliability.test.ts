@@ -2,7 +2,7 @@
 // The figures it prints are those of the README's Reliability section.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FAST_ENV } from './support/app.ts';
+import { FAST_ENV } from './support/fast-path.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import { freePort } from './support/prometheus.ts';
 import { ServiceProcess } from './support/service.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
-import { FAST_ENV } from './support/app.ts';
+import { FAST_ENV } from './support/fast-path.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import { Prometheus } from './support/prometheus.ts';
 import { runNode, ServiceProcess } from './support/service.ts';

@@ -1,7 +1,7 @@
 // SIGTERM while a slow request is in flight: the request completes, its spans are flushed, the exit code is 0.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FAST_ENV } from './support/app.ts';
+import { FAST_ENV } from './support/fast-path.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import { ServiceProcess } from './support/service.ts';
 

@@ -1,7 +1,7 @@
 // The real service process exporting over OTLP/gRPC to a real receiver: spans, propagation, samplers, logs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FAST_ENV } from './support/app.ts';
+import { FAST_ENV } from './support/fast-path.ts';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { ServiceProcess } from './support/service.ts';
 

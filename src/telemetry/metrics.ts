@@ -87,29 +87,20 @@ export class RequestMetrics {
    * fault_injection_active{route} (1 while a fault is in force) and fault_injection_added_latency_seconds{route}.
    */
   trackFaults(activeFault: () => { readonly route: string; readonly addedLatencyMs: number } | undefined): void {
-    const registers = [this.registry, this.textRegistry];
-    new client.Gauge({
-      name: 'fault_injection_active',
-      help: 'Whether an injected fault (POST /admin/faults) is in force, by route ("*" for all).',
-      labelNames: ['route'],
-      registers,
-      collect() {
-        this.reset();
-        const fault = activeFault();
-        if (fault !== undefined) this.set({ route: fault.route }, 1);
-      },
-    });
-    new client.Gauge({
-      name: 'fault_injection_added_latency_seconds',
-      help: 'Latency the injected fault adds to the requests it hits.',
-      labelNames: ['route'],
-      registers,
-      collect() {
-        this.reset();
-        const fault = activeFault();
-        if (fault !== undefined) this.set({ route: fault.route }, fault.addedLatencyMs / 1000);
-      },
-    });
+    const gauge = (name: string, help: string, value: (fault: { addedLatencyMs: number }) => number) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ['route'],
+        registers: [this.registry, this.textRegistry],
+        collect() {
+          this.reset();
+          const fault = activeFault();
+          if (fault !== undefined) this.set({ route: fault.route }, value(fault));
+        },
+      });
+    gauge('fault_injection_active', 'Whether an injected fault (POST /admin/faults) is in force, by route ("*" for all).', () => 1);
+    gauge('fault_injection_added_latency_seconds', 'Latency the injected fault adds to the requests it hits.', (fault) => fault.addedLatencyMs / 1000);
   }
 
   /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */

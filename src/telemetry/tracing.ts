@@ -33,7 +33,7 @@ export function startTracing(config: Config, logger: Logger): Tracing {
     }),
     sampler: createSampler(config.telemetry.sampler, config.telemetry.samplerRatio),
     // A bounded queue, dropped when full: a slow or absent collector never holds a request up.
-    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
     // Server spans come from our Hono middleware, which knows the route template; the HTTP instrumentation is
     // kept for outgoing calls only, so a downstream HTTP call joins the trace without a second server span.
     instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })],

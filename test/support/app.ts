@@ -11,6 +11,7 @@ import { createApp } from '../../src/http/app.ts';
 import { createExemplarPolicy, type ExemplarPolicy } from '../../src/telemetry/exemplar-policy.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { RequestMetrics } from '../../src/telemetry/metrics.ts';
+import { FAST_ENV } from './fast-path.ts';
 
 // Child spans nest under the server span only with a context manager; the service gets one from the SDK.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -19,17 +20,6 @@ export const propagator: TextMapPropagator = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
 });
 
-/** Every simulated latency zero and no slow path, unless a test asks for one. */
-export const FAST_ENV: Record<string, string> = {
-  USERS_BASE_LATENCY_MS: '0',
-  USERS_JITTER_MS: '0',
-  USERS_SLOW_PROBABILITY: '0',
-  ORDERS_FETCH_MIN_MS: '0',
-  ORDERS_FETCH_MAX_MS: '0',
-  PAYMENT_LATENCY_MS: '0',
-  PAYMENT_SLOW_PROBABILITY: '0',
-  PAYMENT_FAILURE_PROBABILITY: '0',
-};
 
 export function testApp(
   options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch } = {},
