@@ -43,17 +43,21 @@ ps: docker-check ## show the stack's containers and their health
 load: docker-check ## drive baseline, spike and recovery traffic at the stack (runs in a container)
 	$(COMPOSE) --profile load run --rm load
 
-check: ## type-check (tsc --noEmit)
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+check: node_modules ## type-check (tsc --noEmit)
 	npm run check
 
-audit: ## npm audit of the production dependencies (fails on high or critical)
+audit: node_modules ## npm audit of the production dependencies (fails on high or critical)
 	npm run --silent audit-deps
 
 test: check audit ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
 	npm test
 
-e2e: ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
+e2e: node_modules ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
 	npm run e2e
 
-bench: ## benchmarks: ours against bare Hono and the stock OTel setup (about 8 minutes), writes bench/RESULTS.md
+bench: node_modules ## benchmarks: ours against bare Hono and the stock OTel setup (about 8 minutes), writes bench/RESULTS.md
 	npm run bench

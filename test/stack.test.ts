@@ -121,6 +121,16 @@ describe('Collector file (real Collector, same release and components as the con
     const otelcol = join(execFileSync(join(ROOT, 'scripts/peers.sh'), ['otelcol'], { encoding: 'utf8' }).trim(), 'otelcol');
     execFileSync(otelcol, ['validate', `--config=${join(ROOT, 'otel-collector/config.yaml')}`], { stdio: 'pipe' });
   });
+  it('uses the key names of the pinned release where they changed', () => {
+    const config = yamlOf('otel-collector/config.yaml');
+    // 0.161 names the OTLP gRPC exporter `otlp_grpc` (older releases: `otlp`), and health_check now binds to
+    // localhost unless told otherwise, which a container healthcheck from outside could not reach.
+    assert.deepEqual(Object.keys(config.exporters), ['otlp_grpc/tempo']);
+    assert.equal(config.extensions.health_check.endpoint, 'otel-collector:13133');
+    // Since Tempo 2.7 a receiver given only a port binds to localhost: ours name their host (checked below too).
+    assert.match(config.exporters['otlp_grpc/tempo'].endpoint, /^tempo:4317$/);
+  });
+
   it('keeps exemplar traces, errors, slow traces and a probabilistic 10% of the rest', () => {
     const policies = yamlOf('otel-collector/config.yaml').processors.tail_sampling.policies as Record<string, any>[];
     const byType = Object.fromEntries(policies.map((policy) => [policy.type, policy[policy.type]]));
