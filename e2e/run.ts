@@ -290,7 +290,7 @@ async function main(): Promise<number> {
     const samplesFile = join(WORK, 'samples.jsonl');
     execFileSync(
       process.execPath,
-      ['scripts/load.ts', '--base-url', 'http://app:8080', '--duration', String(LOAD_SECONDS), '--rate', '30', '--concurrency', '8', '--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile],
+      ['scripts/load.ts', '--base-url', 'http://app:8080', '--duration', String(LOAD_SECONDS), '--rate', '40', '--concurrency', '8', '--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const samples = readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
