@@ -301,6 +301,9 @@ async function main(): Promise<number> {
     await checkExemplarsResolve(exemplars, samples, figures);
     await checkSlowWindows(exemplars, figures);
     await checkExpressions(figures);
+    const up = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('up')}`);
+    const upJobs = up.result.filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
+    check(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `Prometheus scrapes the service, the Collector's own metrics and itself (up: ${upJobs.sort().join(', ')})`);
     console.log('n/a   5. Tempo span metrics and service graph through remote write: Tempo cannot run here (see README)');
     await measureTimeToTrace(figures);
   } finally {

@@ -18,6 +18,18 @@ function serverSpan(exporter: ReturnType<typeof testApp>['exporter']) {
   return spans.at(-1)!;
 }
 
+describe('probes', () => {
+  it('answers /health, and /ready with 200 when ready and 503 when not', async () => {
+    const { app } = testApp();
+    assert.deepEqual(await (await app.request('/health')).json(), { status: 'ok' });
+    assert.deepEqual(await (await app.request('/ready')).json(), { status: 'ready' });
+    const notReady = testApp({ isReady: () => false }).app;
+    const response = await notReady.request('/ready');
+    assert.equal(response.status, 503);
+    assert.deepEqual(await response.json(), { status: 'not_ready' });
+  });
+});
+
 describe('/metrics', () => {
   it('puts the server span on the exemplar of the bucket the duration fell in', async () => {
     const { app, exporter } = testApp({ env: { USERS_SLOW_PROBABILITY: '1', USERS_SLOW_LATENCY_MS: '300', EXEMPLAR_POLICY: 'always' } });

@@ -90,3 +90,44 @@ describe('reliability: the OTLP endpoint down at start and mid-run, under two mi
     assert.ok(resumed.length >= 1, 'a "resumed" line after the outage');
   });
 });
+
+describe('reliability: scrapes during heavy load', () => {
+  it('serves every request while /metrics is scraped twenty times a second', async () => {
+    const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_SDK_DISABLED: 'true' });
+    try {
+      const until = Date.now() + 5000;
+      let scrapes = 0;
+      let failedScrapes = 0;
+      const scraper = (async () => {
+        while (Date.now() < until) {
+          const response = await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'application/openmetrics-text' } });
+          if ((await response.text()).endsWith('# EOF\n')) scrapes += 1;
+          else failedScrapes += 1;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      const results = await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          let ok = 0;
+          let failed = 0;
+          while (Date.now() < until) {
+            const response = await fetch(`${service.baseUrl}/api/users`).catch(() => undefined);
+            await response?.arrayBuffer();
+            if (response?.status === 200) ok += 1;
+            else failed += 1;
+          }
+          return { ok, failed };
+        }),
+      );
+      await scraper;
+      const served = results.reduce((sum, r) => sum + r.ok, 0);
+      const failed = results.reduce((sum, r) => sum + r.failed, 0);
+      console.log(`scrapes under load: ${scrapes} complete scrapes, ${served} requests served, ${failed} failed`);
+      assert.equal(failed, 0);
+      assert.equal(failedScrapes, 0);
+      assert.ok(scrapes >= 50, `${scrapes} scrapes in 5 s`);
+    } finally {
+      await service.stop();
+    }
+  });
+});

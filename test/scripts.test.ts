@@ -1,5 +1,8 @@
 // The load script and the exemplars command against the real service and a real Prometheus.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
@@ -119,6 +122,23 @@ describe('load script and exemplars command', () => {
     } finally {
       await plain.stop();
     }
+  });
+
+  it('ends cleanly on Ctrl-C (SIGINT) with the summary so far', async () => {
+    const child = spawn(process.execPath, ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '60', '--rate', '50'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const interruptedAt = Date.now();
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    assert.ok(Date.now() - interruptedAt < 5000, 'stops at once, not after its 60 s');
+    assert.match(output, /^\d+ requests in \d+\.\d s/m);
+    assert.match(output, /^\/api\/users\s+\d+/m);
   });
 
   it('rejects a bad flag with the usage', async () => {

@@ -22,6 +22,8 @@ describe('tracing (service process, OTLP over gRPC)', () => {
   describe('with parentbased_always_on and the slow paths forced', () => {
     let service: ServiceProcess;
     let usersResponse: Response;
+    let readyStatus = 0;
+    let exposition = '';
     before(async () => {
       service = await ServiceProcess.start({
         ...FAST_ENV,
@@ -42,7 +44,8 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       await usersResponse.arrayBuffer();
       await (await fetch(`${service.baseUrl}/api/orders`)).arrayBuffer();
       await (await fetch(`${service.baseUrl}/health`)).arrayBuffer();
-      await (await fetch(`${service.baseUrl}/metrics`)).arrayBuffer();
+      readyStatus = (await fetch(`${service.baseUrl}/ready`)).status;
+      exposition = await (await fetch(`${service.baseUrl}/metrics`)).text();
       await receiver.waitFor((spans) => spans.filter((span) => span.resource['service.name'] === 'tracing-test').length >= 5);
       assert.equal((await service.stop()).code, 0);
     });
@@ -108,6 +111,12 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       assert.equal(warning.span_id, users.spanId);
       assert.ok(typeof warning.duration_seconds === 'number' && warning.duration_seconds >= 0.05);
       assert.equal(warning.trace_url, `http://grafana.test/trace/${users.traceId}`);
+    });
+
+    it('is ready once tracing runs, and exposes the default process metrics', () => {
+      assert.equal(readyStatus, 200);
+      assert.match(exposition, /^process_cpu_user_seconds_total \d/m);
+      assert.match(exposition, /^nodejs_eventloop_lag_seconds \d/m);
     });
 
     it('logs JSON lines only', () => {

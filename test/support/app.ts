@@ -22,7 +22,7 @@ export const propagator: TextMapPropagator = new CompositePropagator({
 
 
 export function testApp(
-  options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch } = {},
+  options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch; isReady?: () => boolean } = {},
 ) {
   const config = loadConfig({ ...FAST_ENV, ...options.env });
   const exporter = new InMemorySpanExporter();
@@ -45,7 +45,7 @@ export function testApp(
     metrics,
     exemplarPolicy: options.exemplarPolicy ?? createExemplarPolicy(config.exemplars),
     logger: createLogger({ level: 'info', destination }),
-    isReady: () => true,
+    isReady: options.isReady ?? (() => true),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   return { app, config, exporter, metrics, logLines };
