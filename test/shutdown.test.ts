@@ -5,17 +5,21 @@ import { FAST_ENV } from './support/fast-path.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import { ServiceProcess } from './support/service.ts';
 
+/** Runs `test` against the service exporting to a fresh receiver, and stops both whatever happens. */
+async function withService(env: Record<string, string>, test: (service: ServiceProcess, receiver: OtlpReceiver) => Promise<void>): Promise<void> {
+  const receiver = await OtlpReceiver.start();
+  const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env });
+  try {
+    await test(service, receiver);
+  } finally {
+    await service.stop();
+    await receiver.stop();
+  }
+}
+
 describe('graceful shutdown', () => {
   it('finishes the in-flight request, refuses new ones, flushes its spans and exits 0', async () => {
-    const receiver = await OtlpReceiver.start();
-    // A long export delay, so only the shutdown flush can deliver the spans in time.
-    const service = await ServiceProcess.start({
-      ...FAST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
-      USERS_SLOW_PROBABILITY: '1',
-      USERS_SLOW_LATENCY_MS: '1500',
-    });
-    try {
+    await withService({ USERS_SLOW_PROBABILITY: '1', USERS_SLOW_LATENCY_MS: '1500' }, async (service, receiver) => {
       const inFlight = fetch(`${service.baseUrl}/api/users`);
       await new Promise((resolve) => setTimeout(resolve, 300));
       service.signal('SIGTERM');
@@ -31,21 +35,11 @@ describe('graceful shutdown', () => {
       assert.equal(code, 0);
       const spans = receiver.spans.filter((span) => span.traceId === traceId);
       assert.deepEqual(spans.map((span) => span.name).sort(), ['GET /api/users', 'SELECT users']);
-    } finally {
-      await service.stop();
-      await receiver.stop();
-    }
+    });
   });
 
   it('under load: every in-flight request succeeds and every finished span reaches the receiver', async () => {
-    const receiver = await OtlpReceiver.start();
-    const service = await ServiceProcess.start({
-      ...FAST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
-      USERS_BASE_LATENCY_MS: '300',
-      PAYMENT_LATENCY_MS: '300',
-    });
-    try {
+    await withService({ USERS_BASE_LATENCY_MS: '300', PAYMENT_LATENCY_MS: '300' }, async (service, receiver) => {
       // 64 requests in flight (300 ms each), half on each route, when SIGTERM arrives.
       const inFlight = Array.from({ length: 64 }, (_, i) =>
         fetch(`${service.baseUrl}/api/${i % 2 === 0 ? 'users' : 'orders'}`).then(
@@ -68,22 +62,11 @@ describe('graceful shutdown', () => {
       const exported = receiver.spans.filter((span) => traces.has(span.traceId)).length;
       console.log(`shutdown under load: ${results.length} in-flight requests completed, ${exported} of ${expected} finished spans exported`);
       assert.equal(exported, expected);
-    } finally {
-      await service.stop();
-      await receiver.stop();
-    }
+    });
   });
 
   it('closes requests still open at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
-    const receiver = await OtlpReceiver.start();
-    const service = await ServiceProcess.start({
-      ...FAST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
-      USERS_SLOW_PROBABILITY: '1',
-      USERS_SLOW_LATENCY_MS: '30000',
-      SHUTDOWN_TIMEOUT_MS: '500',
-    });
-    try {
+    await withService({ USERS_SLOW_PROBABILITY: '1', USERS_SLOW_LATENCY_MS: '30000', SHUTDOWN_TIMEOUT_MS: '500' }, async (service) => {
       const inFlight = fetch(`${service.baseUrl}/api/users`).then(
         (response) => response.status,
         () => 'closed',
@@ -96,9 +79,6 @@ describe('graceful shutdown', () => {
       assert.ok(Date.now() - signalledAt < 10_000, 'exits long before the 30 s request would have ended');
       assert.equal(await inFlight, 'closed');
       assert.ok(service.logs.some((line) => line.msg === 'in-flight requests still open at the timeout: closing them'));
-    } finally {
-      await service.stop();
-      await receiver.stop();
-    }
+    });
   });
 });
