@@ -42,9 +42,8 @@ export class FaultSwitch {
     this.now = now;
   }
 
-  set(spec: FaultSpec): ActiveFault {
+  set(spec: FaultSpec): void {
     this.fault = Object.freeze({ ...spec, expiresAt: this.now() + spec.durationSeconds * 1000 });
-    return this.fault;
   }
 
   clear(): void {

@@ -25,7 +25,6 @@ export async function work(simulation: Simulation, route: string, span: Span, la
 
 export const wait = (milliseconds: number): Promise<void> => (milliseconds > 0 ? sleep(milliseconds) : Promise.resolve());
 
-
 /** Runs `work` inside a child span of the active span, ending it and recording a failure either way. */
 export function inSpan<T>(tracer: Tracer, name: string, work: (span: Span) => Promise<T>): Promise<T> {
   return tracer.startActiveSpan(name, async (span) => {

@@ -6,7 +6,6 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface HttpServer {
-  readonly server: Server;
   /** Stops accepting, lets in-flight requests finish, and closes whatever is still open after `timeoutMs`. */
   close(timeoutMs: number): Promise<void>;
 }
@@ -19,7 +18,6 @@ export function startServer(
   const server = serve({ fetch, hostname: options.host, port: options.port }, (address) => options.onListening?.(address.port)) as Server;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuse(error, socket));
   return {
-    server,
     async close(timeoutMs) {
       const deadline = setTimeout(() => {
         options.logger.warn({ timeout_ms: timeoutMs }, 'in-flight requests still open at the timeout: closing them');
