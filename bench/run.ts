@@ -4,7 +4,6 @@
 //   node bench/run.ts --smoke    a few seconds, so the harness cannot rot (part of make test)
 import autocannon from 'autocannon';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -12,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { FAST_ENV } from '../test/support/fast-path.ts';
+import { stopChild } from '../test/support/process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SMOKE = process.argv.includes('--smoke');
@@ -67,12 +67,8 @@ class Process {
     return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    this.child.kill('SIGTERM');
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await once(this.child, 'exit');
-    clearTimeout(killer);
+  stop(): Promise<void> {
+    return stopChild(this.child, 15_000);
   }
 }
 

@@ -3,7 +3,6 @@
 // is looked up in the trace store. Compose host names resolve to their own loopback addresses (/etc/hosts), so each
 // program keeps its usual ports. Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildDashboard } from '../scripts/dashboard.ts';
 import type { Sample } from '../scripts/load.ts';
+import { stopChild } from '../test/support/process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.e2e');
@@ -53,12 +53,8 @@ class Program {
     throw new Error(`${this.name} not ready at ${url} within ${timeoutMs} ms; see ${join(LOGS, `${this.name}.log`)}`);
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await once(this.child, 'exit');
-    clearTimeout(killer);
+  stop(): Promise<void> {
+    return stopChild(this.child, 10_000);
   }
 }
 

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from './process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -136,10 +137,7 @@ export class Prometheus {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      this.child.kill('SIGTERM');
-      await once(this.child, 'exit');
-    }
+    await stopChild(this.child, 15_000);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

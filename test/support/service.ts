@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from './process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -57,13 +58,8 @@ export class ServiceProcess {
 
   /** Sends SIGTERM and waits for the exit; SIGKILL after `timeoutMs` so a test never hangs. */
   async stop(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    try {
-      return await this.exit;
-    } finally {
-      clearTimeout(timer);
-    }
+    await stopChild(this.child, timeoutMs);
+    return this.exit;
   }
 }
 
