@@ -4,14 +4,14 @@
 //   node bench/run.ts --smoke    a few seconds, so the harness cannot rot (part of make test)
 import autocannon from 'autocannon';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { FAST_ENV } from '../test/support/fast-path.ts';
-import { stopChild } from '../test/support/process.ts';
+import { rssMb, stopChild } from '../test/support/process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SMOKE = process.argv.includes('--smoke');
@@ -63,8 +63,7 @@ class Process {
   }
 
   rssMb(): number {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+    return rssMb(this.child.pid!);
   }
 
   stop(): Promise<void> {

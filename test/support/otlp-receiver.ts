@@ -3,6 +3,7 @@
 // numbers as upstream); protobuf skips the fields it does not name.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { countSpans } from './otlp-span-count.ts';
 
 const OTLP_TRACE_SUBSET = `
 syntax = "proto3";
@@ -65,8 +66,13 @@ interface DecodedRequest {
   resourceSpans: { resource?: { attributes: DecodedKeyValue[] }; scopeSpans: { spans: DecodedSpan[] }[] }[];
 }
 
+/** `decode`: keep every span, decoded, in `spans`; `count`: only count them in `received` (for long loads). */
+export type ReceiverMode = 'decode' | 'count';
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Spans received so far, in either mode. */
+  received = 0;
   private readonly server = new grpc.Server();
   private waiters: (() => void)[] = [];
   /** Set to make every export fail with UNAVAILABLE, as a collector that is down would. */
@@ -74,13 +80,13 @@ export class OtlpReceiver {
   address = '';
 
   /** Listens on `port` (0: any free one); a stopped receiver can be started again on the same port. */
-  static async start(host = '127.0.0.1', port = 0): Promise<OtlpReceiver> {
+  static async start(host = '127.0.0.1', port = 0, mode: ReceiverMode = 'decode'): Promise<OtlpReceiver> {
     const receiver = new OtlpReceiver();
-    await receiver.listen(host, port);
+    await receiver.listen(host, port, mode);
     return receiver;
   }
 
-  private async listen(host: string, requestedPort: number): Promise<void> {
+  private async listen(host: string, requestedPort: number, mode: ReceiverMode): Promise<void> {
     const root = protobuf.parse(OTLP_TRACE_SUBSET, { keepCase: false }).root;
     const requestType = root.lookupType('ExportTraceServiceRequest');
     const responseType = root.lookupType('ExportTraceServiceResponse');
@@ -89,19 +95,22 @@ export class OtlpReceiver {
         path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
         requestStream: false,
         responseStream: false,
-        requestDeserialize: (bytes: Buffer) => requestType.toObject(requestType.decode(bytes), { longs: Number, defaults: true }),
+        requestDeserialize: (bytes: Buffer) =>
+          mode === 'count' ? { count: countSpans(bytes) } : requestType.toObject(requestType.decode(bytes), { longs: Number, defaults: true }),
         requestSerialize: () => Buffer.alloc(0),
         responseSerialize: () => Buffer.from(responseType.encode({}).finish()),
         responseDeserialize: () => ({}),
       },
     };
     this.server.addService(service, {
-      Export: (call: grpc.ServerUnaryCall<DecodedRequest, object>, callback: grpc.sendUnaryData<object>) => {
+      Export: (call: grpc.ServerUnaryCall<DecodedRequest | { count: number }, object>, callback: grpc.sendUnaryData<object>) => {
         if (this.unavailable) {
           callback({ code: grpc.status.UNAVAILABLE, details: 'receiver set unavailable by the test' });
           return;
         }
-        this.accept(call.request);
+        if ('count' in call.request) this.received += call.request.count;
+        else this.accept(call.request);
+        for (const wake of this.waiters.splice(0)) wake();
         callback(null, {});
       },
     });
@@ -116,6 +125,7 @@ export class OtlpReceiver {
       const resource = toRecord(resourceSpans.resource?.attributes ?? []);
       for (const scopeSpans of resourceSpans.scopeSpans) {
         for (const span of scopeSpans.spans) {
+          this.received += 1;
           this.spans.push({
             traceId: span.traceId.toString('hex'),
             spanId: span.spanId.toString('hex'),
@@ -130,7 +140,6 @@ export class OtlpReceiver {
         }
       }
     }
-    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Resolves once `predicate` holds for the spans received so far; rejects after `timeoutMs`. */
@@ -138,7 +147,7 @@ export class OtlpReceiver {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.spans)) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${this.spans.length} spans received)`);
+      if (remaining <= 0) throw new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${this.received} spans received)`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.waiters.push(() => {

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { stopChild } from './process.ts';
+import { rssMb, stopChild } from './process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -50,6 +50,11 @@ export class ServiceProcess {
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /** The service's resident set size now, in MiB. */
+  rssMb(): number {
+    return rssMb(this.child.pid!);
   }
 
   signal(signal: NodeJS.Signals): void {
