@@ -29,12 +29,16 @@ const FAST_PATH: Record<string, string> = {
   LOG_LEVEL: 'info', // info logs the "listening" line and nothing per request
 };
 
-type ServerName = 'bare' | 'stock' | 'ours' | 'oursUnsampled' | 'oursNoTracing';
+type ServerName = 'bare' | 'stock' | 'ours' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
 const SERVERS: Record<ServerName, { label: string; args: string[]; env?: Record<string, string> }> = {
   bare: { label: 'bare Hono, no telemetry', args: ['bench/servers/bare.ts'] },
   stock: { label: 'stock OTel setup (sdk-node + auto-instrumentations defaults)', args: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'] },
   ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: ['src/main.ts'] },
-  // Where the time goes: the same service with spans created but not sampled, and with tracing off.
+  // Where the time goes: the same service with spans recorded but not exported, not recorded, and no tracing at all.
+  oursNoExport: {
+    label: 'ours, every span recorded, export discarded in-process (no serialisation, no gRPC)',
+    args: ['--import', './bench/servers/discard-in-process.ts', 'src/main.ts'],
+  },
   oursUnsampled: { label: 'ours, sampler always_off (propagation, metrics; no span recorded)', args: ['src/main.ts'], env: { OTEL_TRACES_SAMPLER: 'always_off' } },
   oursNoTracing: { label: 'ours, OTEL_SDK_DISABLED (middleware and metrics only)', args: ['src/main.ts'], env: { OTEL_SDK_DISABLED: 'true' } },
 };
