@@ -28,11 +28,20 @@ async function drive(service: ServiceProcess, prometheus: Prometheus, rounds: nu
   }
 }
 
-async function startStack(env: Record<string, string>): Promise<Stack> {
+/** Receiver, service (with `env`) and Prometheus, after four rounds of load and two more scrapes. */
+async function startScrapedStack(env: Record<string, string>): Promise<Stack> {
   const receiver = await OtlpReceiver.start();
   const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env });
   const prometheus = await Prometheus.start({ target: new URL(service.baseUrl).host, scrapeInterval: '1s' });
-  return { receiver, service, prometheus };
+  const stack = { receiver, service, prometheus };
+  try {
+    await drive(service, prometheus, 4);
+    await prometheus.waitForScrapes(2);
+  } catch (error) {
+    await stopStack(stack); // the caller never gets the stack to stop
+    throw error;
+  }
+  return stack;
 }
 
 async function stopStack(stack: Stack | undefined): Promise<void> {
@@ -52,7 +61,7 @@ describe('Prometheus scraping the service', () => {
   describe('every request sampled, slow paths on a third of requests', () => {
     let stack: Stack | undefined;
     before(async () => {
-      stack = await startStack({
+      stack = await startScrapedStack({
         OTEL_TRACES_SAMPLER: 'parentbased_always_on',
         USERS_SLOW_PROBABILITY: '0.34',
         USERS_SLOW_LATENCY_MS: '300',
@@ -62,8 +71,6 @@ describe('Prometheus scraping the service', () => {
         EXEMPLAR_POLICY: 'threshold',
         EXEMPLAR_THRESHOLD_MS: '250',
       });
-      await drive(stack.service, stack.prometheus, 4);
-      await stack.prometheus.waitForScrapes(2);
     });
     after(() => stopStack(stack));
 
@@ -119,15 +126,13 @@ describe('Prometheus scraping the service', () => {
   describe('with the head ratio sampler at 0.1', () => {
     let stack: Stack | undefined;
     before(async () => {
-      stack = await startStack({
+      stack = await startScrapedStack({
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
         OTEL_TRACES_SAMPLER_ARG: '0.1',
         USERS_SLOW_PROBABILITY: '0.34',
         USERS_SLOW_LATENCY_MS: '300',
         EXEMPLAR_POLICY: 'always',
       });
-      await drive(stack.service, stack.prometheus, 4);
-      await stack.prometheus.waitForScrapes(2);
     });
     after(() => stopStack(stack));
 
