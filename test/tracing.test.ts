@@ -1,12 +1,19 @@
 // The real service process exporting over OTLP/gRPC to a real receiver: spans, propagation, samplers, logs.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
+import { USER_DATABASE } from '../src/domain/users.ts';
 import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
+import { OTLP_CLIENT_KIND, OTLP_INTERNAL_KIND, OTLP_SERVER_KIND, OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { ServiceProcess } from './support/service.ts';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
+interface TempoConfig {
+  metrics_generator: { processor: { service_graphs: { peer_attributes: string[] } } };
+}
 
 function exemplarTraceIds(exposition: string): string[] {
   return [...exposition.matchAll(/ # \{trace_id="([0-9a-f]{32})"/g)].map((match) => match[1]!);
@@ -50,7 +57,7 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       assert.equal((await service.stop()).code, 0);
     });
     const ours = () => receiver.spans.filter((span) => span.resource['service.name'] === 'tracing-test');
-    const server = (route: string) => ours().filter((span) => span.kind === 2 && span.attributes['http.route'] === route);
+    const server = (route: string) => ours().filter((span) => span.kind === OTLP_SERVER_KIND && span.attributes['http.route'] === route);
 
     it('continues the caller trace with exactly one server span per request, named by route template', () => {
       const [users, ...extra] = server('/api/users');
@@ -61,7 +68,7 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       assert.equal(users.parentSpanId, PARENT_SPAN);
       assert.equal(users.attributes['http.response.status_code'], 200);
       assert.equal(server('/api/orders').length, 1);
-      assert.equal(ours().filter((span) => span.kind === 2).length, 2, 'no server span for /health or /metrics');
+      assert.equal(ours().filter((span) => span.kind === OTLP_SERVER_KIND).length, 2, 'no server span for /health or /metrics');
     });
 
     it('returns the trace in the server-timing header', () => {
@@ -79,7 +86,9 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       const query = ours().find((span) => span.parentSpanId === users.spanId);
       assert.ok(query);
       assert.equal(query.name, 'SELECT users');
+      assert.equal(query.kind, OTLP_CLIENT_KIND, 'a CLIENT span, so the service graph draws the database');
       assert.equal(query.attributes['db.system.name'], 'postgresql');
+      assert.equal(query.attributes['db.namespace'], USER_DATABASE);
       assert.equal(query.attributes['db.collection.name'], 'users');
       assert.equal(query.attributes.slow_query, true);
       assert.ok(query.durationSeconds >= 0.055, `query took ${query.durationSeconds} s`);
@@ -92,6 +101,17 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       const payment = children.find((span) => span.name === 'checkPaymentStatus')!;
       assert.equal(payment.attributes.external_service_slow, true);
       assert.equal(payment.attributes['peer.service'], 'payment-service');
+      assert.equal(payment.kind, OTLP_CLIENT_KIND, 'a CLIENT span, so the service graph draws the payment service');
+      assert.equal(children.find((span) => span.name === 'fetchOrders')!.kind, OTLP_INTERNAL_KIND);
+    });
+
+    it('names each CLIENT span peer by an attribute that tempo.yaml lists in peer_attributes (service-graph nodes)', () => {
+      const peerAttributes = (parse(readFileSync(new URL('../tempo/tempo.yaml', import.meta.url), 'utf8')) as TempoConfig).metrics_generator.processor.service_graphs.peer_attributes;
+      const peers = ours()
+        .filter((span) => span.kind === OTLP_CLIENT_KIND)
+        .map((span) => span.attributes[peerAttributes.find((key) => span.attributes[key] !== undefined) ?? ''])
+        .sort();
+      assert.deepEqual([...new Set(peers)], [PAYMENT_SERVICE, USER_DATABASE].sort());
     });
 
     it('names the service, its version and environment in the resource', () => {

@@ -1,6 +1,6 @@
 // What the simulated work needs from outside: a tracer for its spans, randomness (injected so tests can force
 // a path) and a way to wait. Shared by the users and orders modules.
-import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ATTR_FAULT_ADDED_LATENCY_MS } from '../telemetry/attributes.ts';
 import { type FaultSwitch, InjectedFaultError } from './faults.ts';
@@ -25,9 +25,12 @@ export async function work(simulation: Simulation, route: string, span: Span, la
 
 export const wait = (milliseconds: number): Promise<void> => (milliseconds > 0 ? sleep(milliseconds) : Promise.resolve());
 
-/** Runs `work` inside a child span of the active span, ending it and recording a failure either way. */
-export function inSpan<T>(tracer: Tracer, name: string, work: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, async (span) => {
+/**
+ * Runs `work` inside a child span of the active span, ending it and recording a failure either way. `options` sets
+ * the span's kind and the attributes known at its start (a sampler sees those).
+ */
+export function inSpan<T>(tracer: Tracer, name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, options, async (span) => {
     try {
       return await work(span);
     } catch (error) {

@@ -45,7 +45,10 @@ export interface ReceivedSpan {
   readonly statusCode: number;
 }
 
+/** Span kinds as OTLP numbers them (opentelemetry-proto trace.proto, Span.SpanKind). */
+export const OTLP_INTERNAL_KIND = 1;
 export const OTLP_SERVER_KIND = 2;
+export const OTLP_CLIENT_KIND = 3;
 
 interface DecodedKeyValue {
   key: string;
