@@ -1,7 +1,11 @@
 # exemplar-demo: `make up` runs the whole demo in Docker, `make test` runs the tests (no Docker needed).
 SHELL := /bin/bash
 COMPOSE ?= docker compose
-GRAFANA_URL ?= http://localhost:3000
+# A port as Compose resolves it: the shell's environment first, then .env, then the default of docker-compose.yml.
+port = $(or $($(1)),$(shell sed -n 's/^$(1)=//p' .env 2>/dev/null | tail -n 1),$(2))
+# npm's warnings are off: under an older system Node, `npm ci` warns once per package that asks for Node 24
+# (EBADENGINE), although npm scripts run the project's own Node 24 (the `node` dev dependency).
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
 .DEFAULT_GOAL := help
 .PHONY: help docker-check up down clean logs ps load test check audit e2e bench
@@ -21,10 +25,10 @@ docker-check:
 up: docker-check .env ## build and start the stack, wait until healthy, print the URLs
 	$(COMPOSE) up --build --detach --wait
 	@echo
-	@echo "  Grafana (dashboard)   $(GRAFANA_URL)"
-	@echo "  Prometheus            http://localhost:9090"
-	@echo "  Tempo API             http://localhost:3200"
-	@echo "  Service               http://localhost:8080/api/users  http://localhost:8080/api/orders  /metrics"
+	@echo "  Grafana (dashboard)   http://localhost:$(call port,GRAFANA_PORT,3000)"
+	@echo "  Prometheus            http://localhost:$(call port,PROMETHEUS_PORT,9090)"
+	@echo "  Tempo API             http://localhost:$(call port,TEMPO_PORT,3200)"
+	@echo "  Service               http://localhost:$(call port,APP_PORT,8080)/api/users  /api/orders  /metrics"
 	@echo
 	@echo "  Make spikes: make load"
 
@@ -44,7 +48,7 @@ load: docker-check ## drive baseline, spike and recovery traffic at the stack (r
 	$(COMPOSE) --profile load run --rm load
 
 node_modules: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	$(NPM_CI)
 	@touch node_modules
 
 check: node_modules ## type-check (tsc --noEmit)
