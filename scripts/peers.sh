@@ -4,18 +4,21 @@
 #   scripts/peers.sh prometheus   -> prints the directory holding prometheus and promtool
 #   scripts/peers.sh otelcol      -> prints the directory holding otelcol (the Collector, our components only)
 #   scripts/peers.sh jaeger       -> prints the directory holding jaeger (the trace store standing in for Tempo)
+#   scripts/peers.sh compose      -> prints the directory holding docker-compose (the Compose CLI; `config` needs no engine)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/exemplar-demo/peers}
 
-key_of() { # a hash of the pinned build inputs and the Go toolchain, so a change of either rebuilds
-  (cat "$@"; go version) | sha256sum | cut -c1-16
+key_of() { # a hash of the builder function ($1), its pinned build inputs and the Go toolchain: a change of any rebuilds
+  local builder=$1
+  shift
+  (declare -f "$builder"; cat "$@"; go version) | sha256sum | cut -c1-16
 }
 
 build_prometheus() {
   local src=$root/peers/prometheus
-  local out=$cache/prometheus-$(key_of "$0" "$src/go.mod" "$src/go.sum")
+  local out=$cache/prometheus-$(key_of build_prometheus "$src/go.mod" "$src/go.sum")
   if [[ ! -x $out/prometheus || ! -x $out/promtool ]]; then
     echo "building Prometheus into $out (a few minutes the first time)" >&2
     # Module v0.MMP.x is release v3.MM.x; stamped so `prometheus --version` and the build-info API tell it.
@@ -36,7 +39,7 @@ build_prometheus() {
 
 build_otelcol() {
   local src=$root/peers/otelcol
-  local out=$cache/otelcol-$(key_of "$0" "$src/builder-config.yaml")
+  local out=$cache/otelcol-$(key_of build_otelcol "$src/builder-config.yaml")
   if [[ ! -x $out/otelcol ]]; then
     echo "building the OpenTelemetry Collector into $out (a few minutes the first time)" >&2
     local builder_version
@@ -52,7 +55,7 @@ build_otelcol() {
 
 build_jaeger() {
   local src=$root/peers/jaeger
-  local out=$cache/jaeger-$(key_of "$0" "$src/go.mod" "$src/go.sum")
+  local out=$cache/jaeger-$(key_of build_jaeger "$src/go.mod" "$src/go.sum")
   if [[ ! -x $out/jaeger ]]; then
     echo "building Jaeger into $out (a few minutes the first time)" >&2
     rm -rf "$out.tmp" && mkdir -p "$out.tmp"
@@ -62,9 +65,22 @@ build_jaeger() {
   echo "$out"
 }
 
+build_compose() {
+  local src=$root/peers/compose
+  local out=$cache/compose-$(key_of build_compose "$src/go.mod" "$src/go.sum")
+  if [[ ! -x $out/docker-compose ]]; then
+    echo "building Docker Compose into $out (a few minutes the first time)" >&2
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+    (cd "$src" && go build -trimpath -o "$out.tmp/docker-compose" github.com/docker/compose/v2/cmd) >&2
+    rm -rf "$out" && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
 case ${1:-} in
   prometheus) build_prometheus ;;
   otelcol) build_otelcol ;;
   jaeger) build_jaeger ;;
-  *) echo "usage: $0 prometheus|otelcol|jaeger" >&2; exit 2 ;;
+  compose) build_compose ;;
+  *) echo "usage: $0 prometheus|otelcol|jaeger|compose" >&2; exit 2 ;;
 esac

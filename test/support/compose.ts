@@ -1,0 +1,65 @@
+// The real Docker Compose CLI (v2.40.3, built from the Go module proxy by scripts/peers.sh) reading
+// docker-compose.yml. Its `config` command validates and interpolates the file without any engine, so the tests and
+// e2e see the stack exactly as `docker compose up` would resolve it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export function composeBinary(): string {
+  const directory = execFileSync(join(ROOT, 'scripts/peers.sh'), ['compose'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return join(directory, 'docker-compose');
+}
+
+export interface ComposeRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `docker compose config` on the committed file. `envFile` stands for the user's .env (an empty file: none at all);
+ * the process environment is emptied so that nothing of this machine's takes part in the interpolation.
+ */
+export function composeConfig(options: { envFile: string; profiles?: readonly string[]; json?: boolean }): ComposeRun {
+  const args = ['--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '--env-file', options.envFile];
+  for (const profile of options.profiles ?? []) args.push('--profile', profile);
+  args.push('config', ...(options.json === true ? ['--format', 'json'] : ['--quiet']));
+  const run = spawnSync(composeBinary(), args, { cwd: ROOT, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/' } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+interface ResolvedMount {
+  readonly type: 'bind' | 'volume' | 'tmpfs';
+  readonly source?: string;
+  readonly target: string;
+  readonly read_only?: boolean;
+}
+
+/** The parts of a service that Compose resolves and the checks read (compose-go's JSON names). */
+export interface ResolvedService {
+  readonly image: string;
+  readonly build?: unknown;
+  readonly command?: string[] | null;
+  readonly entrypoint?: string[] | null;
+  readonly environment?: Record<string, string | null>;
+  readonly healthcheck?: { readonly test?: string[]; readonly disable?: boolean };
+  readonly user?: string;
+  readonly volumes?: ResolvedMount[];
+  readonly tmpfs?: string[];
+  readonly read_only?: boolean;
+  readonly profiles?: string[];
+  readonly depends_on?: Record<string, { condition: string }>;
+}
+
+export interface ResolvedCompose {
+  readonly services: Record<string, ResolvedService>;
+}
+
+/** The whole resolved model, every profile included, with `envFile` (by default .env.example) as the user's .env. */
+export function resolvedCompose(envFile = join(ROOT, '.env.example')): ResolvedCompose {
+  const run = composeConfig({ envFile, profiles: ['*'], json: true });
+  if (run.status !== 0) throw new Error(`docker compose config failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as ResolvedCompose;
+}
