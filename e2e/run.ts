@@ -3,15 +3,18 @@
 // is looked up in the trace store. Compose host names resolve to their own loopback addresses (/etc/hosts), so each
 // program keeps its usual ports. Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildDashboard } from '../scripts/dashboard.ts';
 import type { Sample } from '../scripts/load.ts';
+import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
+import { USER_DATABASE } from '../src/domain/users.ts';
+import { resolvedCompose, type ResolvedCompose } from '../test/support/compose.ts';
 import { stopChild } from '../test/support/process.ts';
+import { healthcheckOf, launchOf } from './compose.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.e2e');
@@ -104,10 +107,35 @@ async function traceFound(traceId: string): Promise<boolean> {
   return response.ok;
 }
 
-/** The server span attributes of a stored trace (Jaeger's API), to tell exemplar-marked traces apart. */
+type StoredSpan = { operationName: string; tags: { key: string; value: unknown }[] };
+
+/** The spans of a stored trace (Jaeger's API). */
+async function storedSpans(traceId: string): Promise<StoredSpan[]> {
+  const body = (await (await fetch(`${TRACE_STORE}/api/traces/${traceId}`)).json()) as { data: { spans: StoredSpan[] }[] };
+  return body.data.flatMap((trace) => trace.spans);
+}
+
+const tagOf = (span: StoredSpan, key: string): unknown => span.tags.find((tag) => tag.key === key)?.value;
+
+/** The server span attributes of a stored trace, to tell exemplar-marked traces apart. */
 async function isExemplarMarked(traceId: string): Promise<boolean> {
-  const body = (await (await fetch(`${TRACE_STORE}/api/traces/${traceId}`)).json()) as { data: { spans: { tags: { key: string; value: unknown }[] }[] }[] };
-  return body.data.some((trace) => trace.spans.some((span) => span.tags.some((tag) => tag.key === 'exemplar' && tag.value === true)));
+  return (await storedSpans(traceId)).some((span) => tagOf(span, 'exemplar') === true);
+}
+
+/** The service map's edges in the stored traces: the payment check and the users query are CLIENT spans naming their peer. */
+async function checkServiceMapSpans(samples: Sample[]): Promise<void> {
+  const peers = new Set<string>();
+  for (const route of ['/api/users', '/api/orders']) {
+    const slow = samples.find((sample) => sample.route === route && sample.status === 200 && sample.seconds >= SLOW_SECONDS && sample.traceId !== undefined);
+    if (slow === undefined) continue;
+    for (const span of await storedSpans(slow.traceId!)) {
+      if (tagOf(span, 'span.kind') !== 'client') continue;
+      const peer = tagOf(span, 'peer.service') ?? tagOf(span, 'db.namespace');
+      if (typeof peer === 'string') peers.add(`${span.operationName} -> ${peer}`);
+    }
+  }
+  const found = [...peers].sort().join(', ');
+  check(found === `SELECT users -> ${USER_DATABASE}, checkPaymentStatus -> ${PAYMENT_SERVICE}`, `CLIENT spans for the service map in the trace store: ${found}`);
 }
 
 // ---------------------------------------------------------------------------------------------- checks
@@ -196,6 +224,20 @@ async function checkSlowWindows(exemplars: StoredExemplar[], figures: Figures): 
   check(windows > 0 && covered === windows, `3. ${covered} of ${windows} scrape intervals with slow requests hold a slow exemplar`);
 }
 
+/** Each service's own healthcheck, as docker-compose.yml (or the app's Dockerfile) states it, passes against it. */
+function checkHealthchecks(compose: ResolvedCompose, prometheusDir: string): void {
+  const results = ['app', 'otel-collector', 'prometheus'].map((name) => {
+    const [command, ...args] = healthcheckOf(compose, name, { promtool: join(prometheusDir, 'promtool') })!;
+    try {
+      execFileSync(command!, args, { stdio: 'ignore', timeout: 10_000 });
+      return `${name} ok`;
+    } catch {
+      return `${name} FAILED (${[command, ...args].join(' ')})`;
+    }
+  });
+  check(results.every((result) => result.endsWith(' ok')), `the services' own healthchecks pass: ${results.join(', ')}`);
+}
+
 async function checkExpressions(figures: Figures): Promise<void> {
   const dashboard = buildDashboard().panels.flatMap((panel) => panel.targets.map((target) => ({ source: `dashboard: ${panel.title}`, expr: target.expr })));
   const rules = (parse(readFileSync(join(ROOT, 'prometheus/rules.yml'), 'utf8')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] }).groups
@@ -246,7 +288,7 @@ async function main(): Promise<number> {
   const otelcolDir = peer('otelcol');
   const jaegerDir = peer('jaeger');
   const unmapHosts = mapHostNames();
-  const data = mkdtempSync(join(tmpdir(), 'exemplar-demo-e2e-'));
+  const volumeDirs = new Map<string, string>();
   const programs: Program[] = [];
   const figures: Figures = {
     exemplarsChecked: 0,
@@ -260,27 +302,21 @@ async function main(): Promise<number> {
   };
   try {
     const start = (program: Program) => (programs.push(program), program);
+    // The stack as Compose resolves it, with the user's .env being .env.example plus a token for the fault switch.
+    const envFile = join(WORK, '.env');
+    writeFileSync(envFile, `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
+    const compose = resolvedCompose(envFile);
+    const local = { '/otelcol-contrib': join(otelcolDir, 'otelcol'), '/bin/prometheus': join(prometheusDir, 'prometheus') };
+    const launch = (name: string, extraEnv: Record<string, string> = {}) => {
+      const { command, args, env } = launchOf(compose, name, local, volumeDirs);
+      return start(new Program(name, command, args, { ...env, ...extraEnv }));
+    };
     await start(new Program('tempo-stand-in-jaeger', join(jaegerDir, 'jaeger'), ['--config', join(ROOT, 'e2e/jaeger.yaml')])).waitReady(`${TRACE_STORE}/api/services`);
-    await start(new Program('otel-collector', join(otelcolDir, 'otelcol'), [`--config=${join(ROOT, 'otel-collector/config.yaml')}`])).waitReady('http://otel-collector:13133/');
-    // The service as Compose runs it, with the slow paths and failures more frequent so a short run shows them.
-    await start(
-      new Program('app', process.execPath, ['src/main.ts'], {
-        HOST: 'app',
-        PORT: '8080',
-        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317',
-        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
-        ADMIN_TOKEN,
-        USERS_SLOW_PROBABILITY: '0.1',
-        PAYMENT_SLOW_PROBABILITY: '0.15',
-        PAYMENT_FAILURE_PROBABILITY: '0.05',
-      }),
-    ).waitReady('http://app:8080/ready');
-    // The flags docker-compose.yml passes, plus the listen address (Compose's port mapping does that part there).
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: { prometheus: { command: string[] } } };
-    const flags = compose.services.prometheus.command
-      .filter((flag) => !flag.startsWith('--config.file') && !flag.startsWith('--storage.tsdb.path'))
-      .concat([`--config.file=${join(ROOT, 'prometheus/prometheus.yml')}`, `--storage.tsdb.path=${data}`, '--web.listen-address=prometheus:9090']);
-    await start(new Program('prometheus', join(prometheusDir, 'prometheus'), flags)).waitReady(`${PROMETHEUS}/-/ready`);
+    await launch('otel-collector').waitReady('http://otel-collector:13133/');
+    // The slow paths and failures more frequent than the defaults, so that a short run shows them.
+    await launch('app', { USERS_SLOW_PROBABILITY: '0.1', PAYMENT_SLOW_PROBABILITY: '0.15', PAYMENT_FAILURE_PROBABILITY: '0.05' }).waitReady('http://app:8080/ready');
+    await launch('prometheus').waitReady(`${PROMETHEUS}/-/ready`);
+    checkHealthchecks(compose, prometheusDir);
 
     console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
     const samplesFile = join(WORK, 'samples.jsonl');
@@ -296,6 +332,7 @@ async function main(): Promise<number> {
     const exemplars = await checkExemplarsStored();
     await checkExemplarsResolve(exemplars, samples, figures);
     await checkSlowWindows(exemplars, figures);
+    await checkServiceMapSpans(samples);
     await checkExpressions(figures);
     const up = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('up')}`);
     const upJobs = up.result.filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
@@ -305,7 +342,7 @@ async function main(): Promise<number> {
   } finally {
     for (const program of programs.reverse()) await program.stop();
     unmapHosts();
-    rmSync(data, { recursive: true, force: true });
+    for (const directory of volumeDirs.values()) rmSync(directory, { recursive: true, force: true });
   }
 
   const sorted = [...figures.timeToTraceSeconds].sort((a, b) => a - b);
