@@ -6,31 +6,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { composeBytes, composeServices, goBytes, MIB } from './support/compose-memory.ts';
 
-interface Service {
-  image?: string;
-  profiles?: string[];
-  mem_limit?: string;
-  environment?: Record<string, string>;
-}
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = { services: composeServices() };
 const collectorConfig = parse(readFileSync(new URL('../otel-collector/config.yaml', import.meta.url), 'utf8')) as {
   processors: { memory_limiter: { limit_mib: number; spike_limit_mib: number } };
 };
 
-const MIB = 2 ** 20;
-/** Byte sizes as Compose reads mem_limit (docker/go-units RAMInBytes: binary multiples, case-insensitive). */
-function composeBytes(size: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(size);
-  assert.ok(match, `${size} is not a Compose size`);
-  return Number(match[1]) * 1024 ** ' kmgt'.indexOf(match[2]!.toLowerCase() || ' ');
-}
-/** GOMEMLIMIT as the Go runtime reads it (runtime/debug: B, KiB, MiB, GiB, TiB). */
-function goBytes(size: string): number {
-  const match = /^(\d+)(B|KiB|MiB|GiB|TiB)$/.exec(size);
-  assert.ok(match, `${size} is not a GOMEMLIMIT value`);
-  return Number(match[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(match[2]!);
-}
 const limitOf = (name: string) => composeBytes(compose.services[name]!.mem_limit!);
 /** The programs written in Go: Prometheus, the Collector, Tempo and Grafana. */
 const GO_IMAGES = /^(prom\/prometheus|otel\/opentelemetry-collector-contrib|grafana\/tempo|grafana\/grafana):/;
