@@ -31,13 +31,11 @@ const FAST_PATH: Record<string, string> = {
   LOG_LEVEL: 'info', // info logs the "listening" line and nothing per request
 };
 
-type ServerName = 'bare' | 'stock' | 'ours' | 'oursHttp' | 'oursToNodeReceiver' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
+type ServerName = 'bare' | 'stock' | 'ours' | 'oursHttp' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
 interface Server {
   label: string;
   args: string[];
   env?: Record<string, string>;
-  /** The Node gRPC receiver that earlier runs exported to, instead of the Collector. */
-  nodeReceiver?: true;
 }
 const HTTP_PROTOBUF = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
 const SERVERS: Record<ServerName, Server> = {
@@ -45,11 +43,6 @@ const SERVERS: Record<ServerName, Server> = {
   stock: { label: 'stock OTel setup (sdk-node + auto-instrumentations defaults)', args: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'] },
   ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: ['src/main.ts'] },
   oursHttp: { label: 'ours, http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL)', args: ['src/main.ts'], env: HTTP_PROTOBUF },
-  oursToNodeReceiver: {
-    label: 'ours as shipped, to the Node gRPC receiver of earlier runs instead of the Collector (once, for comparison)',
-    args: ['src/main.ts'],
-    nodeReceiver: true,
-  },
   // Where the time goes: the same service with spans recorded but not exported, not recorded, and no tracing at all.
   oursNoExport: {
     label: 'ours, every span recorded, export discarded in-process (no serialisation, no gRPC)',
@@ -63,17 +56,14 @@ const NAMES = Object.keys(SERVERS) as ServerName[];
 class Process {
   readonly child: ChildProcess;
   readonly listening: Promise<number>;
-  /** The discard receiver's totals, printed when it stops. */
-  totals: { spans: number; bytes: number } | undefined;
 
   constructor(args: string[], env: Record<string, string>) {
     this.child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     this.listening = new Promise((resolve, reject) => {
       createInterface({ input: this.child.stdout! }).on('line', (line) => {
         try {
-          const parsed = JSON.parse(line) as { msg?: string; port?: number; spans?: number; bytes?: number };
+          const parsed = JSON.parse(line) as { msg?: string; port?: number };
           if (parsed.msg === 'listening') resolve(parsed.port!);
-          if (parsed.msg === 'totals') this.totals = { spans: parsed.spans!, bytes: parsed.bytes! };
         } catch {
           // not a JSON line
         }
@@ -99,11 +89,6 @@ async function startServer(name: ServerName, otlpEndpoint: string): Promise<{ pr
   const env = { ...FAST_PATH, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}`, ...SERVERS[name].env };
   const server = new Process(SERVERS[name].args, env);
   return { process: server, url: `http://127.0.0.1:${await server.listening}` };
-}
-
-async function startReceiver(): Promise<{ process: Process; endpoint: string }> {
-  const receiver = new Process(['bench/servers/discard-receiver.ts'], {});
-  return { process: receiver, endpoint: `http://127.0.0.1:${await receiver.listening}` };
 }
 
 interface LoadResult {
@@ -158,16 +143,14 @@ async function throughputAndLatency(collector: CountingCollector) {
     // Alternate the order every round, so drift (thermal, other load) does not favour one server.
     const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length]!);
     for (const name of order) {
-      const receiver = SERVERS[name].nodeReceiver ? await startReceiver() : undefined;
       const spansBefore = await acceptedSpans();
-      const server = await startServer(name, receiver?.endpoint ?? endpointOf(name, collector));
+      const server = await startServer(name, endpointOf(name, collector));
       const warmup = await load(server.url, SETTINGS.warmupSeconds);
       const saturated = await load(server.url, SETTINGS.seconds);
       const fixed = await load(server.url, SETTINGS.fixedRateSeconds, FIXED_RATE);
       // Stopping flushes the server's spans; the Collector counts them before it answers the export.
       await server.process.stop();
-      await receiver?.process.stop();
-      const exported = receiver === undefined ? (await acceptedSpans()) - spansBefore : (receiver.process.totals?.spans ?? 0);
+      const exported = (await acceptedSpans()) - spansBefore;
       rps[name].push(saturated.requestsPerSecond);
       p50AtRate[name].push(percentile(fixed.latenciesMs, 0.5));
       p99AtRate[name].push(percentile(fixed.latenciesMs, 0.99));
