@@ -1,6 +1,6 @@
 // `make bench`: the cost of our telemetry, measured in one run against bare Hono (the limit) and against the stock
 // OpenTelemetry setup (what a user would pick instead). Prints a markdown table and writes bench/RESULTS.md.
-//   node bench/run.ts            the full run (about 8 minutes)
+//   node bench/run.ts            the full run (about 11 minutes)
 //   node bench/run.ts --smoke    a few seconds, so the harness cannot rot (part of make test)
 import autocannon from 'autocannon';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
