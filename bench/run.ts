@@ -1,15 +1,17 @@
 // `make bench`: the cost of our telemetry, measured in one run against bare Hono (the limit) and against the stock
 // OpenTelemetry setup (what a user would pick instead). Prints a markdown table and writes bench/RESULTS.md.
-//   node bench/run.ts            the full run (about 8 minutes)
+//   node bench/run.ts            the full run (about 11 minutes)
 //   node bench/run.ts --smoke    a few seconds, so the harness cannot rot (part of make test)
 import autocannon from 'autocannon';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
+import { CountingCollector } from '../test/support/collector.ts';
 import { FAST_ENV } from '../test/support/fast-path.ts';
 import { rssMb, stopChild } from '../test/support/process.ts';
 
@@ -29,11 +31,18 @@ const FAST_PATH: Record<string, string> = {
   LOG_LEVEL: 'info', // info logs the "listening" line and nothing per request
 };
 
-type ServerName = 'bare' | 'stock' | 'ours' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
-const SERVERS: Record<ServerName, { label: string; args: string[]; env?: Record<string, string> }> = {
+type ServerName = 'bare' | 'stock' | 'ours' | 'oursHttp' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
+interface Server {
+  label: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+const HTTP_PROTOBUF = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+const SERVERS: Record<ServerName, Server> = {
   bare: { label: 'bare Hono, no telemetry', args: ['bench/servers/bare.ts'] },
   stock: { label: 'stock OTel setup (sdk-node + auto-instrumentations defaults)', args: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'] },
   ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: ['src/main.ts'] },
+  oursHttp: { label: 'ours, http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL)', args: ['src/main.ts'], env: HTTP_PROTOBUF },
   // Where the time goes: the same service with spans recorded but not exported, not recorded, and no tracing at all.
   oursNoExport: {
     label: 'ours, every span recorded, export discarded in-process (no serialisation, no gRPC)',
@@ -47,17 +56,14 @@ const NAMES = Object.keys(SERVERS) as ServerName[];
 class Process {
   readonly child: ChildProcess;
   readonly listening: Promise<number>;
-  /** The discard receiver's totals, printed when it stops. */
-  totals: { spans: number; bytes: number } | undefined;
 
   constructor(args: string[], env: Record<string, string>) {
     this.child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     this.listening = new Promise((resolve, reject) => {
       createInterface({ input: this.child.stdout! }).on('line', (line) => {
         try {
-          const parsed = JSON.parse(line) as { msg?: string; port?: number; spans?: number; bytes?: number };
+          const parsed = JSON.parse(line) as { msg?: string; port?: number };
           if (parsed.msg === 'listening') resolve(parsed.port!);
-          if (parsed.msg === 'totals') this.totals = { spans: parsed.spans!, bytes: parsed.bytes! };
         } catch {
           // not a JSON line
         }
@@ -75,15 +81,14 @@ class Process {
   }
 }
 
+/** The Collector's endpoint for the row's OTLP protocol. */
+const endpointOf = (name: ServerName, collector: CountingCollector) =>
+  SERVERS[name].env?.OTEL_EXPORTER_OTLP_PROTOCOL === HTTP_PROTOBUF.OTEL_EXPORTER_OTLP_PROTOCOL ? collector.httpEndpoint : collector.grpcEndpoint;
+
 async function startServer(name: ServerName, otlpEndpoint: string): Promise<{ process: Process; url: string }> {
   const env = { ...FAST_PATH, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}`, ...SERVERS[name].env };
   const server = new Process(SERVERS[name].args, env);
   return { process: server, url: `http://127.0.0.1:${await server.listening}` };
-}
-
-async function startReceiver(): Promise<{ process: Process; endpoint: string }> {
-  const receiver = new Process(['bench/servers/discard-receiver.ts'], {});
-  return { process: receiver, endpoint: `http://127.0.0.1:${await receiver.listening}` };
 }
 
 interface LoadResult {
@@ -124,7 +129,11 @@ const spread = (values: number[]) => (Math.max(...values) - Math.min(...values))
 
 const perServer = <T>(make: () => T) => Object.fromEntries(NAMES.map((name) => [name, make()])) as Record<ServerName, T>;
 
-async function throughputAndLatency() {
+async function throughputAndLatency(collector: CountingCollector) {
+  const acceptedSpans = async () => {
+    const { grpc, http } = await collector.acceptedSpans();
+    return grpc + http;
+  };
   const rps = perServer<number[]>(() => []);
   const p50AtRate = perServer<number[]>(() => []);
   const p99AtRate = perServer<number[]>(() => []);
@@ -134,18 +143,18 @@ async function throughputAndLatency() {
     // Alternate the order every round, so drift (thermal, other load) does not favour one server.
     const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length]!);
     for (const name of order) {
-      // A fresh receiver per server, so its span count is this server's alone.
-      const receiver = await startReceiver();
-      const server = await startServer(name, receiver.endpoint);
+      const spansBefore = await acceptedSpans();
+      const server = await startServer(name, endpointOf(name, collector));
       const warmup = await load(server.url, SETTINGS.warmupSeconds);
       const saturated = await load(server.url, SETTINGS.seconds);
       const fixed = await load(server.url, SETTINGS.fixedRateSeconds, FIXED_RATE);
+      // Stopping flushes the server's spans; the Collector counts them before it answers the export.
       await server.process.stop();
-      await receiver.process.stop();
+      const exported = (await acceptedSpans()) - spansBefore;
       rps[name].push(saturated.requestsPerSecond);
       p50AtRate[name].push(percentile(fixed.latenciesMs, 0.5));
       p99AtRate[name].push(percentile(fixed.latenciesMs, 0.99));
-      spansPerRequest[name].push((receiver.process.totals?.spans ?? 0) / (warmup.requests + saturated.requests + fixed.requests));
+      spansPerRequest[name].push(exported / (warmup.requests + saturated.requests + fixed.requests));
       errors += saturated.errors + fixed.errors;
       console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${percentile(fixed.latenciesMs, 0.99).toFixed(2)} ms, ${spansPerRequest[name].at(-1)!.toFixed(2)} spans exported per request`);
     }
@@ -168,18 +177,33 @@ async function memory(otlp: string, deadOtlp: string) {
   return rss;
 }
 
-async function coldStart(otlp: string) {
+async function coldStart(collector: CountingCollector) {
   const times = perServer<number[]>(() => []);
   for (let i = 0; i < SETTINGS.coldStarts; i += 1) {
     for (const name of NAMES) {
       const started = performance.now();
-      const server = await startServer(name, otlp);
+      const server = await startServer(name, endpointOf(name, collector));
       while (!(await fetch(`${server.url}/health`).then((r) => r.ok, () => false))) await sleep(5);
       times[name].push(performance.now() - started);
       await server.process.stop();
     }
   }
   return times;
+}
+
+/** What `npm ci --omit=dev` installs (the Docker image's node_modules): MiB on disk and packages. */
+function productionDependencies(): { mib: number; packages: number } {
+  const directory = mkdtempSync(join(tmpdir(), 'exemplar-demo-prod-deps-'));
+  try {
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, file), join(directory, file));
+    const npm = (args: string[]) => execFileSync('npm', args, { cwd: directory, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    npm(['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']);
+    const kib = Number(execFileSync('du', ['-sk', join(directory, 'node_modules')], { encoding: 'utf8' }).split('\t')[0]);
+    const packages = npm(['ls', '--omit=dev', '--all', '--parseable']).trim().split('\n').length - 1; // minus the project itself
+    return { mib: kib / 1024, packages };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 /** /metrics render time with `routes` synthetic routes, each a histogram and a counter series carrying exemplars. */
@@ -213,13 +237,13 @@ async function renderTime(targetSeries: number) {
 // ---------------------------------------------------------------------------------------------- report
 
 async function main(): Promise<void> {
-  const receiver = await startReceiver();
-  const otlp = receiver.endpoint;
+  const collector = await CountingCollector.start();
   const deadOtlp = 'http://127.0.0.1:9'; // the discard port: nothing listens there
   try {
-    const runs = await throughputAndLatency();
-    const rss = await memory(otlp, deadOtlp);
-    const cold = await coldStart(otlp);
+    const runs = await throughputAndLatency(collector);
+    const rss = await memory(collector.grpcEndpoint, deadOtlp);
+    const cold = await coldStart(collector);
+    const dependencies = productionDependencies();
     const render1k = await renderTime(1_000);
     const render10k = await renderTime(10_000);
 
@@ -243,7 +267,7 @@ async function main(): Promise<void> {
       `# Benchmark results${SMOKE ? ' (smoke run: numbers meaningless)' : ''}`,
       '',
       `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
-      `Fast path (simulated latency 0), ${CONNECTIONS} connections (autocannon), every server exporting over OTLP/gRPC to its own local receiver that counts and discards the spans, /api/users and /api/orders alternately; ${SETTINGS.rounds} alternating rounds of ${SETTINGS.seconds} s after ${SETTINGS.warmupSeconds} s of warm-up; median of the rounds, spread = half the range.`,
+      `Fast path (simulated latency 0), ${CONNECTIONS} connections (autocannon), every server exporting over OTLP/gRPC (one row over HTTP/protobuf) to the real Collector on the same machine (bench/otelcol.yaml: OTLP receiver, nop exporter; spans counted from its otelcol_receiver_accepted_spans), /api/users and /api/orders alternately; ${SETTINGS.rounds} alternating rounds of ${SETTINGS.seconds} s after ${SETTINGS.warmupSeconds} s of warm-up; median of the rounds, spread = half the range.`,
       '',
       `throughput: ${(100 * ofBare).toFixed(0)}% of bare, ${ofStock.toFixed(2)}× stock`,
       '',
@@ -254,8 +278,10 @@ async function main(): Promise<void> {
       `| measure | value |`,
       '|---|---|',
       `| added p99 latency at ${FIXED_RATE} req/s (ours − bare) | ${addedP99.toFixed(2)} ms |`,
+      `| http/protobuf against gRPC (ours) | ${((100 * rps('oursHttp')) / rps('ours')).toFixed(0)}% of the req/s, p99 at ${FIXED_RATE}/s ${median(runs.p99AtRate.oursHttp).toFixed(2)} ms against ${median(runs.p99AtRate.ours).toFixed(2)} ms |`,
       `| /metrics render, OpenMetrics with exemplars | ${render1k.ms.toFixed(2)} ms at ${render1k.series} series, ${render10k.ms.toFixed(2)} ms at ${render10k.series} series |`,
       ...Object.entries(rss).map(([label, mb]) => `| RSS after ${SETTINGS.memorySeconds} s at ${FIXED_RATE} req/s, ${label} | ${mb.toFixed(0)} MB |`),
+      `| production dependencies (npm ci --omit=dev, the image's node_modules) | ${dependencies.mib.toFixed(1)} MiB on disk, ${dependencies.packages} packages |`,
       `| errors during the runs | ${runs.errors} |`,
       '',
       '| target | met | measured |',
@@ -267,7 +293,7 @@ async function main(): Promise<void> {
     console.log(report);
     if (!SMOKE) writeFileSync(new URL('RESULTS.md', import.meta.url), report);
   } finally {
-    await receiver.process.stop();
+    await collector.stop();
   }
 }
 

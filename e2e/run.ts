@@ -15,6 +15,7 @@ import { USER_DATABASE } from '../src/domain/users.ts';
 import { resolvedCompose, type ResolvedCompose } from '../test/support/compose.ts';
 import { stopChild } from '../test/support/process.ts';
 import { healthcheckOf, launchOf } from './compose.ts';
+import { reportPeakRss, watchPeakRss } from './memory.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.e2e');
@@ -54,6 +55,10 @@ class Program {
       await sleep(200);
     }
     throw new Error(`${this.name} not ready at ${url} within ${timeoutMs} ms; see ${join(LOGS, `${this.name}.log`)}`);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
   }
 
   stop(): Promise<void> {
@@ -320,11 +325,13 @@ async function main(): Promise<number> {
 
     console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
     const samplesFile = join(WORK, 'samples.jsonl');
+    const rss = watchPeakRss(programs);
     execFileSync(
       process.execPath,
       ['scripts/load.ts', '--base-url', 'http://app:8080', '--duration', String(LOAD_SECONDS), '--rate', '40', '--concurrency', '8', '--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
     );
+    reportPeakRss(await rss.stop(), check);
     const samples = readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
     // The tail-sampling decision (2 s after the root span), the export batches, and two more scrapes.
     await sleep(12_000);

@@ -18,6 +18,12 @@ const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 
+/** The OTLP transports we ship an exporter for (the specification also names http/json, which we do not). */
+const OTLP_PROTOCOLS = ['grpc', 'http/protobuf'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+/** The specification's default endpoint of each transport (the Collector's OTLP ports). */
+const DEFAULT_OTLP_ENDPOINTS: Record<OtlpProtocol, string> = { grpc: 'http://localhost:4317', 'http/protobuf': 'http://localhost:4318' };
+
 const milliseconds = (fallback: number) => z.coerce.number().int().min(0).max(600_000).default(fallback);
 const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 const commaList = (fallback: string) =>
@@ -62,7 +68,10 @@ const environmentSchema = z
       .optional(),
 
     OTEL_SERVICE_NAME: z.string().min(1).default('exemplar-demo'),
-    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).default('http://localhost:4317'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    // gRPC is the design's default; the traces-only variable overrides the general one, as in the specification.
+    OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(OTLP_PROTOCOLS).default('grpc'),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
     OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).default('parentbased_always_on'),
     OTEL_TRACES_SAMPLER_ARG: probability(1),
     OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
@@ -70,7 +79,17 @@ const environmentSchema = z
   .refine((env) => env.ORDERS_FETCH_MIN_MS <= env.ORDERS_FETCH_MAX_MS, {
     path: ['ORDERS_FETCH_MAX_MS'],
     message: 'must not be below ORDERS_FETCH_MIN_MS',
-  });
+  })
+  // The one mix-up the protocol switch invites: the other transport's well-known Collector port, which answers
+  // with nothing but failed exports.
+  .refine(
+    (env) => {
+      const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
+      const port = env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? '' : new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT).port;
+      return !(protocol === 'grpc' && port === '4318') && !(protocol === 'http/protobuf' && port === '4317');
+    },
+    { path: ['OTEL_EXPORTER_OTLP_ENDPOINT'], message: 'port 4317 is OTLP/gRPC and 4318 OTLP/HTTP: match OTEL_EXPORTER_OTLP_PROTOCOL' },
+  );
 
 type Environment = z.infer<typeof environmentSchema>;
 
@@ -89,7 +108,15 @@ export interface Config {
   readonly slowRequestThresholdSeconds: number;
   /** The URL of one trace for a person to open, as the slow-request warning prints it. */
   readonly traceUrl: (traceId: string) => string;
-  readonly telemetry: { readonly enabled: boolean; readonly serviceName: string; readonly otlpEndpoint: string; readonly sampler: Environment['OTEL_TRACES_SAMPLER']; readonly samplerRatio: number };
+  readonly telemetry: {
+    readonly enabled: boolean;
+    readonly serviceName: string;
+    readonly otlpProtocol: OtlpProtocol;
+    /** The base URL (scheme, host, port); the HTTP exporter appends /v1/traces to it. */
+    readonly otlpEndpoint: string;
+    readonly sampler: Environment['OTEL_TRACES_SAMPLER'];
+    readonly samplerRatio: number;
+  };
 }
 
 /** Thrown for a bad environment; the message names every offending variable and its rule. */
@@ -106,6 +133,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const otlpProtocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL;
   return deepFreeze({
     host: e.HOST,
     port: e.PORT,
@@ -140,7 +168,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     telemetry: {
       enabled: e.OTEL_SDK_DISABLED === 'false',
       serviceName: e.OTEL_SERVICE_NAME,
-      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      otlpProtocol,
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINTS[otlpProtocol],
       sampler: e.OTEL_TRACES_SAMPLER,
       samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
     },

@@ -13,6 +13,7 @@ describe('configuration', () => {
     assert.equal(config.exemplars.policy, 'adaptive');
     assert.equal(config.exemplars.thresholdSeconds, 0.5);
     assert.equal(config.slowRequestThresholdSeconds, 2);
+    assert.equal(config.telemetry.otlpProtocol, 'grpc');
     assert.equal(config.telemetry.otlpEndpoint, 'http://localhost:4317');
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.users));
     assert.equal(config.adminToken, undefined, 'the fault switch is off by default');
@@ -34,6 +35,8 @@ describe('configuration', () => {
     ['ADMIN_TOKEN', 'short', /ADMIN_TOKEN: at least 16 characters/],
     ['GRAFANA_URL', 'localhost:3000', /GRAFANA_URL/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4317', /OTEL_EXPORTER_OTLP_ENDPOINT/],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc.*http\/protobuf/],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/json', /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: .*grpc.*http\/protobuf/],
     ['OTEL_TRACES_SAMPLER', 'parentbased_ratio', /OTEL_TRACES_SAMPLER: /],
     ['OTEL_TRACES_SAMPLER_ARG', '10', /OTEL_TRACES_SAMPLER_ARG/],
   ];
@@ -42,6 +45,21 @@ describe('configuration', () => {
       assert.throws(() => loadConfig({ [name]: value }), (error: unknown) => error instanceof ConfigError && message.test(error.message));
     });
   }
+
+  it('takes the OTLP protocol from the traces variable first, then the general one, with that transport\'s default port', () => {
+    const protocolOf = (env: Record<string, string>) => {
+      const { otlpProtocol, otlpEndpoint } = loadConfig(env).telemetry;
+      return `${otlpProtocol} ${otlpEndpoint}`;
+    };
+    assert.equal(protocolOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), 'http/protobuf http://localhost:4318');
+    assert.equal(protocolOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }), 'grpc http://localhost:4317');
+    assert.equal(protocolOf({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http/protobuf http://collector:4318');
+  });
+
+  it('refuses the other transport\'s well-known port', () => {
+    assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' }), /OTEL_EXPORTER_OTLP_ENDPOINT: port 4317 is OTLP\/gRPC/);
+    assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), /OTEL_EXPORTER_OTLP_ENDPOINT: port 4317/);
+  });
 
   it('refuses a fetch range whose maximum is below its minimum', () => {
     assert.throws(() => loadConfig({ ORDERS_FETCH_MIN_MS: '50', ORDERS_FETCH_MAX_MS: '30' }), /ORDERS_FETCH_MAX_MS: must not be below/);

@@ -1,6 +1,8 @@
-// Builds and starts the OpenTelemetry SDK: W3C trace context and baggage, OTLP over gRPC, the configured sampler.
+// Builds and starts the OpenTelemetry SDK: W3C trace context and baggage, OTLP over gRPC (or HTTP/protobuf), the
+// configured sampler.
 // It only builds the SDK; src/main.ts starts it before the app is imported, and owns shutdown.
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as ProtobufHttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -10,6 +12,7 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   type Sampler,
+  type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -24,7 +27,7 @@ export interface Tracing {
 }
 
 export function startTracing(config: Config, logger: Logger): Tracing {
-  const exporter = new MonitoredExporter(new OTLPTraceExporter({ url: config.telemetry.otlpEndpoint }), logger);
+  const exporter = new MonitoredExporter(createOtlpExporter(config.telemetry.otlpProtocol, config.telemetry.otlpEndpoint), logger);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.telemetry.serviceName,
@@ -43,6 +46,13 @@ export function startTracing(config: Config, logger: Logger): Tracing {
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
+}
+
+/** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. Given a URL, the HTTP exporter sends to exactly that URL, so the
+ * signal path that the specification appends to OTEL_EXPORTER_OTLP_ENDPOINT is appended here. */
+export function createOtlpExporter(protocol: Config['telemetry']['otlpProtocol'], endpoint: string): SpanExporter {
+  if (protocol === 'grpc') return new GrpcTraceExporter({ url: endpoint });
+  return new ProtobufHttpTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
 }
 
 /** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */

@@ -1,5 +1,5 @@
 // Counting the spans of an OTLP ExportTraceServiceRequest by skipping through its protobuf encoding, without
-// decoding it: what a receiver does when only the number matters (the benchmark's discard receiver, the two-minute
+// decoding it: what a receiver does when only the number matters (the test receiver's count mode, the two-minute
 // reliability test), at a small fraction of the CPU and memory of decoding every span.
 
 /** Calls `visit` with each length-delimited field `field` of a protobuf message (other fields are skipped). */

@@ -1,0 +1,68 @@
+// Peak RSS of each program e2e runs, sampled from /proc every 250 ms while the demo load runs, against the program's
+// mem_limit in docker-compose.yml (goal: below 70% of it). The sampler is a worker thread, so it keeps sampling
+// while the main thread waits on the load script synchronously.
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { composeBytes, composeServices, MIB } from '../test/support/compose-memory.ts';
+import { rssMb } from '../test/support/process.ts';
+
+interface Watched {
+  readonly name: string;
+  readonly pid: number;
+}
+export type Peaks = Record<string, number>;
+
+/** The share of its limit a program may use under the demo load. */
+const GOAL = 0.7;
+/** e2e program names that run the very program of a Compose service (Jaeger only stands in for Tempo). */
+const COMPOSE_SERVICE: Record<string, string> = { app: 'app', 'otel-collector': 'otel-collector', prometheus: 'prometheus' };
+
+if (!isMainThread) {
+  const peaks: Peaks = {};
+  const sample = () => {
+    for (const { name, pid } of workerData as Watched[]) {
+      try {
+        peaks[name] = Math.max(peaks[name] ?? 0, rssMb(pid));
+      } catch {
+        // the program has exited; its peak so far stands
+      }
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  parentPort!.once('message', () => {
+    clearInterval(timer);
+    sample();
+    parentPort!.postMessage(peaks);
+  });
+}
+
+/** Starts sampling; `stop()` resolves with each program's peak RSS in MiB. */
+export function watchPeakRss(programs: readonly Watched[]): { stop(): Promise<Peaks> } {
+  const worker = new Worker(new URL(import.meta.url), { workerData: programs.map(({ name, pid }) => ({ name, pid })) });
+  const peaks = new Promise<Peaks>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const result = await peaks;
+      await worker.terminate();
+      return result;
+    },
+  };
+}
+
+/** Prints each peak beside its Compose limit; `check` records the 70% goal for the programs Compose runs as such. */
+export function reportPeakRss(peaks: Peaks, check: (condition: boolean, message: string) => void): void {
+  const services = composeServices();
+  for (const [name, peakMib] of Object.entries(peaks)) {
+    const service = COMPOSE_SERVICE[name];
+    if (service === undefined) {
+      console.log(`      ${name}: peak RSS ${peakMib.toFixed(0)} MiB (a stand-in: no Compose limit applies)`);
+      continue;
+    }
+    const limitMib = composeBytes(services[service]!.mem_limit!) / MIB;
+    check(peakMib < GOAL * limitMib, `7. ${name}: peak RSS ${peakMib.toFixed(0)} MiB during the load, ${((100 * peakMib) / limitMib).toFixed(0)}% of its ${limitMib} MiB limit (goal under ${100 * GOAL}%)`);
+  }
+}

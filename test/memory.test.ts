@@ -1,0 +1,56 @@
+// The stack's memory budget, from docker-compose.yml and the Collector's config: every service has a limit, the limits
+// of what `make up` and `make load` start add up to at most 2 GiB (a default Docker Desktop VM has more), each Go
+// program's GOMEMLIMIT is below its limit, the service's V8 heap is sized from its limit, and the Collector's
+// memory_limiter fits inside its container. Peak RSS under load is measured by e2e (e2e/memory.ts).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { composeBytes, composeServices, goBytes, MIB } from './support/compose-memory.ts';
+
+const compose = { services: composeServices() };
+const collectorConfig = parse(readFileSync(new URL('../otel-collector/config.yaml', import.meta.url), 'utf8')) as {
+  processors: { memory_limiter: { limit_mib: number; spike_limit_mib: number } };
+};
+
+const limitOf = (name: string) => composeBytes(compose.services[name]!.mem_limit!);
+/** The programs written in Go: Prometheus, the Collector, Tempo and Grafana. */
+const GO_IMAGES = /^(prom\/prometheus|otel\/opentelemetry-collector-contrib|grafana\/tempo|grafana\/grafana):/;
+
+describe('memory limits (docker-compose.yml)', () => {
+  it('every service has a mem_limit', () => {
+    for (const [name, service] of Object.entries(compose.services)) assert.ok(service.mem_limit, `${name} has no mem_limit`);
+  });
+
+  it('the limits of `make up` and `make load` add up to at most 2 GiB', () => {
+    const started = Object.entries(compose.services).filter(([, service]) => service.profiles === undefined || service.profiles.includes('load'));
+    const totalMib = started.reduce((sum, [name]) => sum + limitOf(name), 0) / MIB;
+    assert.ok(totalMib <= 2048, `${totalMib} MiB`);
+  });
+
+  it('every Go program has a GOMEMLIMIT of at most 80% of its limit', () => {
+    const goServices = Object.entries(compose.services).filter(([, service]) => GO_IMAGES.test(service.image ?? ''));
+    assert.deepEqual(goServices.map(([name]) => name).sort(), ['grafana', 'otel-collector', 'prometheus', 'tempo']);
+    for (const [name, service] of goServices) {
+      const goMemLimit = service.environment?.GOMEMLIMIT;
+      assert.ok(goMemLimit, `${name} has no GOMEMLIMIT`);
+      assert.ok(goBytes(goMemLimit) <= 0.8 * limitOf(name), `${name}: GOMEMLIMIT ${goMemLimit} above 80% of ${service.mem_limit}`);
+    }
+  });
+
+  it("the service's V8 heap is a share of its container's limit", () => {
+    // Node 24 sizes the heap from the cgroup limit; the flag makes the old space's share explicit (half).
+    const share = /--max-old-space-size-percentage=(\d+)/.exec(compose.services.app!.environment?.NODE_OPTIONS ?? '');
+    assert.ok(share, 'NODE_OPTIONS sets --max-old-space-size-percentage');
+    assert.ok(Number(share[1]) > 0 && Number(share[1]) <= 60, `${share[1]}% leaves room for the young generation and native memory`);
+  });
+
+  it("the Collector's memory_limiter fits its container", () => {
+    const { limit_mib: limitMib, spike_limit_mib: spikeMib } = collectorConfig.processors.memory_limiter;
+    const containerMib = limitOf('otel-collector') / MIB;
+    // memory_limiter's README (v0.161.0): the process stays about 50 MiB above limit_mib; spike about 20% of it.
+    assert.ok(limitMib + 50 <= containerMib, `limit_mib ${limitMib} + 50 MiB over the ${containerMib} MiB limit`);
+    assert.ok(spikeMib > 0 && spikeMib <= 0.25 * limitMib, `spike_limit_mib ${spikeMib} is not about 20% of ${limitMib}`);
+    assert.ok(goBytes(compose.services['otel-collector']!.environment!.GOMEMLIMIT!) / MIB >= limitMib - spikeMib, 'GOMEMLIMIT below the soft limit would make the GC fight memory_limiter');
+  });
+});

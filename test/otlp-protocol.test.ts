@@ -1,0 +1,44 @@
+// OTEL_EXPORTER_OTLP_PROTOCOL end to end: the service exports to the real Collector over each transport, and the
+// Collector's own metrics show every span arriving on that transport and none on the other.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { CountingCollector } from './support/collector.ts';
+import { FAST_ENV } from './support/fast-path.ts';
+import { ServiceProcess } from './support/service.ts';
+
+const REQUESTS = 20;
+
+describe('OTLP protocol (service to the real Collector)', () => {
+  let collector: CountingCollector;
+  before(async () => {
+    collector = await CountingCollector.start();
+  });
+  after(() => collector.stop());
+
+  for (const [protocol, transport, other] of [
+    ['grpc', 'grpc', 'http'],
+    ['http/protobuf', 'http', 'grpc'],
+  ] as const) {
+    it(`${protocol}: every span arrives over ${transport}`, async () => {
+      const before = await collector.acceptedSpans();
+      const service = await ServiceProcess.start({
+        ...FAST_ENV,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        OTEL_EXPORTER_OTLP_ENDPOINT: transport === 'grpc' ? collector.grpcEndpoint : collector.httpEndpoint,
+      });
+      for (let i = 0; i < REQUESTS; i += 1) await (await fetch(`${service.baseUrl}/api/users`)).arrayBuffer();
+      // Shutdown flushes the batch processor, so every span has been sent once the service has exited.
+      assert.equal((await service.stop()).code, 0);
+      let now = await collector.acceptedSpans();
+      for (let tries = 0; now[transport] - before[transport] < 2 * REQUESTS && tries < 50; tries += 1) {
+        await sleep(100);
+        now = await collector.acceptedSpans();
+      }
+      // Each /api/users request is a SERVER span and its database CLIENT span.
+      assert.equal(now[transport] - before[transport], 2 * REQUESTS);
+      assert.equal(now[other], before[other], `nothing arrives over ${other}`);
+      assert.deepEqual(service.logs.filter((line) => line.level === 'warn' || line.level === 'error'), [], 'no export failure logged');
+    });
+  }
+});
