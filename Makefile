@@ -63,5 +63,5 @@ test: check audit ## run every test: unit, real OTLP/gRPC, real Prometheus, the 
 e2e: node_modules ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
 	npm run e2e
 
-bench: node_modules ## benchmarks: ours against bare Hono and the stock OTel setup (about 8 minutes), writes bench/RESULTS.md
+bench: node_modules ## benchmarks: ours against bare Hono and the stock OTel setup (about 11 minutes), writes bench/RESULTS.md
 	npm run bench
