@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { prometheusTargets } from '../scripts/dashboard.ts';
+import { checkDashboardAnnotations } from './dashboard.ts';
 import type { Sample } from '../scripts/load.ts';
 import { stopChild } from '../test/support/process.ts';
 
@@ -298,6 +299,7 @@ async function main(): Promise<number> {
     await checkExemplarsResolve(exemplars, samples, figures);
     await checkSlowWindows(exemplars, figures);
     await checkExpressions(figures);
+    await checkDashboardAnnotations(PROMETHEUS, samples, check);
     const up = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('up')}`);
     const upJobs = up.result.filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
     check(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `Prometheus scrapes the service, the Collector's own metrics and itself (up: ${upJobs.sort().join(', ')})`);

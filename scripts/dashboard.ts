@@ -1,20 +1,22 @@
 // Generates grafana/dashboards/latency.json from typed code: the builders of @grafana/grafana-foundation-sdk for
-// every panel, query, variable and annotation, and Grafana 13.2.3's own dashboard type (@grafana/schema) as the
-// check that the result is a dashboard Grafana reads (`satisfies Dashboard` below), so a misspelt field fails `tsc`.
+// every panel, query, variable, annotation and link, so no JSON is shaped by hand here. test/dashboard.test.ts
+// checks at compile time that what these builders produce is a dashboard of Grafana 13.2.3's schema
+// (@grafana/schema), and the generated file against Grafana's and Tempo's sources and Prometheus's parser.
 //   node scripts/dashboard.ts          writes the JSON
 //   node scripts/dashboard.ts --check  fails if the committed JSON differs from what this code generates
 //
-// Facts about Grafana this file relies on, each read at 13.2.3 (the npm packages carry its gitHead, 8ea0d7e3):
+// Facts about Grafana 13 this file relies on. Read at 13.2.3 in its npm packages (@grafana/prometheus,
+// @grafana/data and @grafana/schema 13.2.3, built from commit 8ea0d7e3):
 // - Prometheus annotations read `expr`, `step`, `titleFormat`, `textFormat`, `tagKeys`, `useValueForTime`; every
-//   point above 0 is "on", and points closer than `step` (default 60s) merge into one region
+//   point above 0 is "on", and points no further apart than `step` (default 60s) merge into one region
 //   (@grafana/prometheus, src/annotations.ts).
-// - Explore URLs: `/explore?schemaVersion=1&panes={"<3 chars, a letter among them>": {datasource, queries, range}}`
-//   (public/app/features/explore/hooks/useStateSync/migrators/v1.ts; ExploreUrlState in @grafana/data).
-// - An annotation's panel filter names the original panel id, and repeated clones count as it
-//   (public/app/features/dashboard-scene/utils/utils.ts, getPanelIdForVizPanel reads the clone's original key).
-// - Data links are {title, url, targetBlank} (DataLink in @grafana/data, types/dataLink.d.ts); `${__from}`,
-//   `${__to}` and `${__field.labels.<name>}` are filled in on click, formats such as `:percentencode` from
-//   VariableFormatID (@grafana/schema, common).
+// - Data links are {title, url, targetBlank} (@grafana/data, types/dataLink.d.ts); `${__from}`, `${__to}` and
+//   `${__field.labels.<name>}` are filled in on click, formatted by the VariableFormatID after a colon.
+// Read in Grafana's source (public/app, not published on npm; newest stored version):
+// - Explore URLs: `/explore?schemaVersion=1&panes={"<3 characters, a letter among them>": {datasource, queries,
+//   range}}` (features/explore/hooks/useStateSync/migrators/v1.ts).
+// - An annotation's panel filter names panel ids, and repeated clones count as their original
+//   (features/dashboard-scene/utils/utils.ts, getPanelIdForVizPanel).
 import { VariableFormatID } from '@grafana/schema';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
@@ -47,7 +49,7 @@ const LATENCY_PANELS = [ID.allRoutes, ID.perRoute, ID.spanMetrics];
 const variable = (name: string, format?: VariableFormatID) => `\${${format === undefined ? name : `${name}:${format}`}}`;
 
 /** The URL of a TraceQL search in Explore over the dashboard's time range. */
-export function exploreTraceQl(traceql: string): string {
+function exploreTraceQl(traceql: string): string {
   const query = new tempo.DataqueryBuilder().refId('A').datasource(TEMPO).queryType('traceql').query(traceql).limit(20).tableType(tempo.SearchTableType.Traces).build();
   const pane = { datasource: TEMPO.uid, queries: [query], range: { from: variable('__from'), to: variable('__to') } };
   const encoded = encodeURIComponent(JSON.stringify({ tmp: pane }));
@@ -56,7 +58,7 @@ export function exploreTraceQl(traceql: string): string {
 }
 
 /** TraceQL for this service's traces, optionally narrowed by more span conditions. */
-export function traceQl(...conditions: string[]): string {
+function traceQl(...conditions: string[]): string {
   return `{${[`resource.service.name="${SERVICE}"`, ...conditions].join(' && ')}}`;
 }
 
@@ -120,7 +122,7 @@ export function buildDashboard() {
   const routeLabel = variable('__field.labels.route', VariableFormatID.PercentEncode);
   const spanNameLabel = variable('__field.labels.span_name', VariableFormatID.PercentEncode);
 
-  const built_ = new dashboard.DashboardBuilder('Exemplar demo: latency')
+  return new dashboard.DashboardBuilder('Exemplar demo: latency')
     .uid('exemplar-demo-latency')
     .description('p50/p95/p99 latency with exemplars: click a dot to open the trace of that request in Tempo.')
     .tags(['exemplar-demo'])
@@ -181,7 +183,7 @@ export function buildDashboard() {
       new nodegraph.PanelBuilder()
         .id(ID.serviceMap)
         .title('Service map (Tempo service graph)')
-        .description('Built by Tempo from CLIENT/SERVER span pairs (traces_service_graph_request_*): user → exemplar-demo → the payment service and the database. Node: average response time and request rate; red arc: failed share.')
+        .description('Built by Tempo from CLIENT/SERVER span pairs (traces_service_graph_request_*): user → exemplar-demo → the peers its CLIENT spans name. Node: average response time and request rate; red arc: failed share.')
         .datasource(TEMPO)
         .gridPos({ x: 16, y: 4, w: 8, h: 8 })
         .withTarget(new tempo.DataqueryBuilder().refId('A').datasource(TEMPO).queryType('serviceMap').serviceMapQuery([`{client="${SERVICE}"}`, `{server="${SERVICE}"}`])),
@@ -234,7 +236,6 @@ export function buildDashboard() {
         ),
     )
     .build();
-  return built_;
 }
 
 export type BuiltPanels = NonNullable<ReturnType<typeof buildDashboard>['panels']>;

@@ -15,6 +15,7 @@ import type * as sdkDashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type * as sdkNodeGraph from '@grafana/grafana-foundation-sdk/nodegraph';
 import type * as sdkText from '@grafana/grafana-foundation-sdk/text';
 import type * as sdkTimeSeries from '@grafana/grafana-foundation-sdk/timeseries';
+import { parser as traceQlParser } from '@grafana/lezer-traceql';
 import { parse } from 'yaml';
 import { DASHBOARD_FILE, allPanels, buildDashboard, prometheusTargets, renderDashboard, type BuiltPanels } from '../scripts/dashboard.ts';
 import { Prometheus } from './support/prometheus.ts';
@@ -361,6 +362,10 @@ describe('dashboard: links to Tempo search in Explore', () => {
       assert.deepEqual(pane.range, { from: '1767225600000', to: '1767226500000' });
       assert.equal(pane.queries[0]!.queryType, 'traceql');
       assert.equal(pane.queries[0]!.datasource.uid, pane.datasource);
+      // Grafana's own TraceQL grammar (the one its query editor uses) finds no syntax error.
+      let errors = 0;
+      traceQlParser.parse(pane.queries[0]!.query).iterate({ enter: (node) => void (node.type.isError && (errors += 1)) });
+      assert.equal(errors, 0, pane.queries[0]!.query);
     }
   });
   it("links each latency series to its route's, or its span's, slow traces", () => {
