@@ -56,16 +56,17 @@ const SCHEMA_FITS: [
 // ---------------------------------------------------------------------------------------------- Tempo's names
 
 /**
- * What Tempo v3.0.3's metrics generator writes to Prometheus (grafana/tempo at v3.0.3):
- * - modules/generator/processor/spanmetrics/spanmetrics.go: traces_spanmetrics_latency (a classic histogram by
- *   default: modules/overrides/config.go sets generate_native_histograms to classic; registry/histogram.go adds
- *   _bucket/_sum/_count and `le`) and traces_spanmetrics_calls_total, labelled by the intrinsic dimensions of
- *   processor/dimension_names.go (service, span_name, span_kind, status_code) and the configured `dimensions`,
- *   sanitized (tempo/tempo.yaml: http.route → http_route).
+ * What Tempo v3.0.3's metrics generator writes to Prometheus (grafana/tempo at tag v3.0.3):
+ * - modules/generator/processor/spanmetrics/spanmetrics.go: traces_spanmetrics_latency and
+ *   traces_spanmetrics_calls_total, labelled by the intrinsic dimensions of
+ *   modules/generator/processor/dimension_names.go (service, span_name, span_kind, status_code) and the
+ *   configured `dimensions`, sanitized (tempo/tempo.yaml: http.route becomes http_route).
  * - modules/generator/processor/servicegraphs/servicegraphs.go: traces_service_graph_request_total,
- *   _request_failed_total, _request_server_seconds and _request_client_seconds, labelled client, server,
+ *   _request_failed_total, _request_server_seconds and _request_client_seconds, labelled client, server and
  *   connection_type.
- * - registry/histogram.go: exemplars carry the trace ID under `traceID` unless trace_id_label_name says otherwise.
+ * - Histograms are classic by default (modules/overrides/config.go: generate_native_histograms is classic), so
+ *   modules/generator/registry/histogram.go writes _bucket (with `le`), _sum and _count, and its exemplars carry
+ *   the trace ID under `traceID` unless trace_id_label_name says otherwise.
  */
 const histogram = (name: string) => [`${name}_bucket`, `${name}_sum`, `${name}_count`];
 const TEMPO = {
@@ -94,21 +95,34 @@ const EXEMPLAR_METRICS = new Set([
 
 /**
  * The PromQL Grafana's Tempo datasource sends to Prometheus for a service-map query, rebuilt from its source
- * (grafana/grafana public/app/plugins/datasource/tempo: serviceMapMetrics in graphTransform.ts,
- * makePromServiceMapRequest in datasource.ts): per metric, the rate summed by client and server, and the edges'
- * connection types, over each selector of the query's serviceMapQuery joined with OR.
+ * (grafana/grafana public/app/plugins/datasource/tempo, newest stored version): per metric of serviceMapMetrics
+ * (graphTransform.ts), the rate summed by client and server and the edges' connection types, over each selector of
+ * the query's serviceMapQuery joined with OR (makePromServiceMapRequest in datasource.ts); and the span-metric
+ * table beside the map (rateMetric, errorRateMetric, durationMetric and defaultTableFilter in graphTransform.ts,
+ * rewritten by buildExpr in datasource.ts: `client`/`server` become `service`).
  */
 function grafanaServiceMapQueries(board: { panels?: BuiltPanels }): string[] {
   const metrics = ['traces_service_graph_request_server_seconds_sum', 'traces_service_graph_request_total', 'traces_service_graph_request_failed_total', 'traces_service_graph_request_server_seconds_bucket'];
+  const table = [
+    { expr: 'sum(rate(traces_spanmetrics_calls_total{}[$__range])) by (span_name)', params: [] as string[] },
+    { expr: 'sum(rate(traces_spanmetrics_calls_total{}[$__range])) by (span_name)', params: ['status_code="STATUS_CODE_ERROR"'] },
+    { expr: 'histogram_quantile(.9, sum(rate(traces_spanmetrics_latency_bucket{}[$__range])) by (le))', params: [] as string[] },
+  ];
   return allPanels(board)
     .filter((panel) => panel.type === 'nodeGraph')
     .flatMap((panel) => ('targets' in panel ? (panel.targets ?? []) : []) as { serviceMapQuery?: string | string[] }[])
     .flatMap(({ serviceMapQuery }) => {
       const selectors = Array.isArray(serviceMapQuery) ? serviceMapQuery : [serviceMapQuery ?? ''];
-      return metrics.flatMap((metric) => [
-        selectors.map((selector) => `sum by (client, server) (rate(${metric}${selector}[$__range]))`).join(' OR '),
-        selectors.map((selector) => `group by (client, connection_type, server) (${metric}${selector})`).join(' OR '),
-      ]);
+      const asService = (selector: string) => selector.replace(/^\{(.*)\}$/, '$1').replaceAll('client_', '').replaceAll('server_', '').replace('client', 'service').replace('server', 'service');
+      return [
+        ...metrics.flatMap((metric) => [
+          selectors.map((selector) => `sum by (client, server) (rate(${metric}${selector}[$__range]))`).join(' OR '),
+          selectors.map((selector) => `group by (client, connection_type, server) (${metric}${selector})`).join(' OR '),
+        ]),
+        ...table.map(({ expr, params }) =>
+          selectors.map((selector) => expr.replace('{}', `{${[...params, asService(selector), 'span_kind="SPAN_KIND_SERVER"'].join(',')}}`)).join(' OR '),
+        ),
+      ];
     });
 }
 
@@ -132,7 +146,7 @@ function selectors(ast: unknown): Selectors {
   const walk = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return;
     const record = node as Record<string, unknown>;
-    if (record.type === 'vectorSelector') {
+    if (record.type === 'vectorSelector' || record.type === 'matrixSelector') {
       if (typeof record.name === 'string' && record.name !== '') found.metrics.add(record.name);
       for (const matcher of (record.matchers as { name: string; value: string }[] | undefined) ?? []) {
         if (matcher.name === '__name__') found.metrics.add(matcher.value);
@@ -303,6 +317,9 @@ describe("dashboard: every PromQL expression, with Prometheus's parser", () => {
       for (const metric of found.metrics) assert.ok(TEMPO.metrics.has(metric), `${metric} in ${expr}`);
       const known = [...found.metrics].some((metric) => metric.startsWith('traces_spanmetrics_')) ? TEMPO.spanMetricLabels : TEMPO.serviceGraphLabels;
       for (const label of found.labels) assert.ok(known.has(label), `label ${label} in ${expr}`);
+      // Values Tempo writes with the OTLP enums' names: span.GetKind().String(), span.GetStatus().GetCode().String().
+      for (const [, value] of expr.matchAll(/span_kind="(\w+)"/g)) assert.match(value!, /^SPAN_KIND_(SERVER|CLIENT|INTERNAL|PRODUCER|CONSUMER)$/);
+      for (const [, value] of expr.matchAll(/status_code="(\w+)"/g)) assert.match(value!, /^STATUS_CODE_(OK|ERROR|UNSET)$/);
     }
   });
 
@@ -380,6 +397,6 @@ describe('dashboard: links to Tempo search in Explore', () => {
     assert.equal(provisioned.get(map.datasource!.uid!), 'tempo');
     const tempo = datasources.find((datasource) => datasource.type === 'tempo')!;
     assert.equal(provisioned.get(tempo.jsonData.serviceMap.datasourceUid), 'prometheus');
-    assert.deepEqual(grafanaServiceMapQueries(committed).filter((expr) => expr.startsWith('sum')).length, 4);
+    assert.equal(grafanaServiceMapQueries(committed).filter((expr) => expr.startsWith('sum by (client, server)')).length, 4);
   });
 });
