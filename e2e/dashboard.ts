@@ -36,9 +36,11 @@ const seconds = (step: string) => Number(/^(\d+)s$/.exec(step)![1]);
 export async function checkDashboardAnnotations(prometheus: string, samples: Sample[], check: Check): Promise<void> {
   const [fault, alert] = buildDashboard().annotations!.list!;
   const spike = samples.filter((sample) => sample.phase === 'spike');
-  // The load script turns the switch on as the spike begins and off as it ends (scripts/load.ts, setFault).
-  const on = Math.min(...spike.map((sample) => sample.endedAt - sample.seconds * 1000)) / 1000;
-  const off = Math.max(...spike.map((sample) => sample.endedAt)) / 1000;
+  // The load script turns the switch on as the spike begins and off as it ends (scripts/load.ts, setFault); a
+  // request belongs to the phase it was sent in.
+  const sentAt = spike.map((sample) => sample.endedAt - sample.seconds * 1000);
+  const on = Math.min(...sentAt) / 1000;
+  const off = Math.max(...sentAt) / 1000;
   const start = Math.floor(Math.min(...samples.map((sample) => sample.endedAt)) / 1000) - 30;
   const end = Math.ceil(Date.now() / 1000);
 
