@@ -260,7 +260,7 @@ describe('dashboard: what it shows', () => {
   });
 });
 
-describe('dashboard: datasources and exemplars', () => {
+describe('dashboard: datasources', () => {
   it('uses only provisioned datasource uids, each with its type', () => {
     const refs = [
       ...panels.flatMap((panel) => [panel.datasource, ...('targets' in panel ? (panel.targets ?? []) : []).map((target) => (target as { datasource?: { uid?: string; type?: string } }).datasource)]),
@@ -269,16 +269,6 @@ describe('dashboard: datasources and exemplars', () => {
     ].filter((ref) => ref !== undefined && ref !== null);
     assert.ok(refs.length >= 20);
     for (const ref of refs) assert.equal(provisioned.get(ref.uid!), ref.type, JSON.stringify(ref));
-  });
-  it('turns exemplars on for every target drawn from an exemplar-bearing series (ratios have none)', async () => {
-    let bearing = 0;
-    for (const target of targets) {
-      const found = await prometheusSelectors(target.expr);
-      if (found.binary || ![...found.metrics].some((metric) => EXEMPLAR_METRICS.has(metric))) continue;
-      bearing += 1;
-      assert.equal(target.query.exemplar, true, target.expr);
-    }
-    assert.ok(bearing >= 9, `${bearing} exemplar-bearing targets`);
   });
   it("maps the exemplar label of Tempo's span metrics to the Tempo datasource", () => {
     const destinations = datasources.find((datasource) => datasource.type === 'prometheus')!.jsonData.exemplarTraceIdDestinations as { name: string; datasourceUid: string }[];
@@ -289,19 +279,28 @@ describe('dashboard: datasources and exemplars', () => {
 // One real Prometheus (its API parses PromQL; nothing is scraped) for the checks that need its parser.
 let prometheus: Prometheus | undefined;
 async function prometheusSelectors(promql: string): Promise<Selectors> {
-  prometheus ??= await Prometheus.start({ target: '127.0.0.1:9' });
-  const response = await fetch(`${prometheus.url}/api/v1/parse_query?query=${encodeURIComponent(substitute(promql))}`);
+  const response = await fetch(`${prometheus!.url}/api/v1/parse_query?query=${encodeURIComponent(substitute(promql))}`);
   const body = (await response.json()) as { status: string; error?: string; data: unknown };
   assert.equal(body.status, 'success', `PromQL does not parse: ${promql}: ${body.error}`);
   return selectors(body.data);
 }
 
-describe("dashboard: every PromQL expression, with Prometheus's parser", () => {
+describe("dashboard: every PromQL expression, with Prometheus's parser; exemplars", () => {
   before(async () => {
-    prometheus ??= await Prometheus.start({ target: '127.0.0.1:9' });
+    prometheus = await Prometheus.start({ target: '127.0.0.1:9' });
   });
   after(() => prometheus?.stop());
 
+  it('turns exemplars on for every target drawn from an exemplar-bearing series (ratios have none)', async () => {
+    let bearing = 0;
+    for (const target of targets) {
+      const found = await prometheusSelectors(target.expr);
+      if (found.binary || ![...found.metrics].some((metric) => EXEMPLAR_METRICS.has(metric))) continue;
+      bearing += 1;
+      assert.equal(target.query.exemplar, true, target.expr);
+    }
+    assert.ok(bearing >= 9, `${bearing} exemplar-bearing targets`);
+  });
   it('parses every target, annotation, variable and service-map expression', async () => {
     const variables = (committed.templating?.list ?? []).map((variable) => /^label_values\((.+), \w+\)$/.exec(String(variable.query))![1]!);
     const all = [...targets.map((target) => target.expr), ...annotations.map((annotation) => annotation.expr!), ...variables, ...grafanaServiceMapQueries(committed)];
