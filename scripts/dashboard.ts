@@ -1,34 +1,91 @@
-// Generates grafana/dashboards/latency.json from typed code (Grafana's own dashboard types from @grafana/schema),
-// so a misspelt field fails `tsc` instead of silently doing nothing in Grafana.
+// Generates grafana/dashboards/latency.json from typed code: the builders of @grafana/grafana-foundation-sdk for
+// every panel, query, variable, annotation and link, so no JSON is shaped by hand here. test/dashboard.test.ts
+// checks at compile time that what these builders produce is a dashboard of Grafana 13.2.3's schema
+// (@grafana/schema), and the generated file against Grafana's and Tempo's sources and Prometheus's parser.
 //   node scripts/dashboard.ts          writes the JSON
 //   node scripts/dashboard.ts --check  fails if the committed JSON differs from what this code generates
-import type { Dashboard, DataQuery, Panel } from '@grafana/schema';
+//
+// Facts about Grafana 13 this file relies on. Read at 13.2.3 in its npm packages (@grafana/prometheus,
+// @grafana/data and @grafana/schema 13.2.3, built from commit 8ea0d7e3):
+// - Prometheus annotations read `expr`, `step`, `titleFormat`, `textFormat`, `tagKeys`, `useValueForTime`; every
+//   point above 0 is "on", and points no further apart than `step` (default 60s) merge into one region
+//   (@grafana/prometheus, src/annotations.ts).
+// - Data links are {title, url, targetBlank} (@grafana/data, types/dataLink.d.ts); `${__from}`, `${__to}` and
+//   `${__field.labels.<name>}` are filled in on click, formatted by the VariableFormatID after a colon.
+// Read in Grafana's source (public/app, not published on npm; newest stored version):
+// - Explore URLs: `/explore?schemaVersion=1&panes={"<3 characters, a letter among them>": {datasource, queries,
+//   range}}` (features/explore/hooks/useStateSync/migrators/v1.ts).
+// - An annotation's panel filter names panel ids, and repeated clones count as their original
+//   (features/dashboard-scene/utils/utils.ts, getPanelIdForVizPanel).
+import { VariableFormatID } from '@grafana/schema';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as sdkDashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as nodegraph from '@grafana/grafana-foundation-sdk/nodegraph';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import * as tempo from '@grafana/grafana-foundation-sdk/tempo';
+import * as text from '@grafana/grafana-foundation-sdk/text';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const DASHBOARD_FILE = fileURLToPath(new URL('../grafana/dashboards/latency.json', import.meta.url));
 
-/** The Prometheus datasource's query model (it lives in Grafana's Prometheus plugin, not in @grafana/schema). */
-export type PrometheusQuery = Pick<DataQuery, 'refId'> & {
-  datasource: typeof PROMETHEUS;
-  expr: string;
-  legendFormat: string;
-  /** Ask Grafana to fetch and draw the exemplars of the series this expression reads. */
-  exemplar: boolean;
-  range: true;
-};
-
+/** The provisioned datasources (grafana/provisioning/datasources/datasources.yaml fixes their uids). */
 const PROMETHEUS = { type: 'prometheus', uid: 'prometheus' } as const;
-const JOB = 'job="exemplar-demo"';
+const TEMPO = { type: 'tempo', uid: 'tempo' } as const;
+const SERVICE = 'exemplar-demo';
+const JOB = `job="${SERVICE}"`;
+/** The Collector keeps every trace slower than this (otel-collector/config.yaml, latency policy). */
+const SLOW = '500ms';
 
-function query(refId: string, expr: string, legendFormat: string, exemplar: boolean): PrometheusQuery {
-  return { refId, datasource: PROMETHEUS, expr, legendFormat, exemplar, range: true };
+/** Panel ids the annotations are drawn on; the span-metrics panel is a latency panel too. */
+const ID = { text: 1, allRoutes: 2, perRoute: 3, serviceMap: 4, rate: 5, errors: 6, slowShare: 7, tempoRow: 8, spanMetrics: 9 } as const;
+const LATENCY_PANELS = [ID.allRoutes, ID.perRoute, ID.spanMetrics];
+
+// ---------------------------------------------------------------------------------------------- links
+
+/** A Grafana variable, filled in when the link is clicked: kept out of the URL encoding. */
+const variable = (name: string, format?: VariableFormatID) => `\${${format === undefined ? name : `${name}:${format}`}}`;
+
+/** The URL of a TraceQL search in Explore over the dashboard's time range. */
+function exploreTraceQl(traceql: string): string {
+  const query = new tempo.DataqueryBuilder().refId('A').datasource(TEMPO).queryType('traceql').query(traceql).limit(20).tableType(tempo.SearchTableType.Traces).build();
+  const pane = { datasource: TEMPO.uid, queries: [query], range: { from: variable('__from'), to: variable('__to') } };
+  const encoded = encodeURIComponent(JSON.stringify({ tmp: pane }));
+  // Grafana substitutes `${...}` before opening the link, so the variables stay readable in the URL.
+  return `/explore?schemaVersion=1&orgId=1&panes=${encoded.replace(/%24%7B(.*?)%7D/g, (_, name: string) => `\${${decodeURIComponent(name)}}`)}`;
+}
+
+/** TraceQL for this service's traces, optionally narrowed by more span conditions. */
+function traceQl(...conditions: string[]): string {
+  return `{${[`resource.service.name="${SERVICE}"`, ...conditions].join(' && ')}}`;
+}
+
+/**
+ * The SDK's link and annotation builders default `placement` to "inControlsMenu", which in Grafana 13 moves the
+ * link, or the annotation's toggle, into the dashboard controls menu. Left out, both show above the panels.
+ */
+function shown<T extends { placement?: unknown }>(builder: { build(): T }): { build(): Omit<T, 'placement'> } {
+  const { placement: _inControlsMenu, ...rest } = builder.build();
+  return { build: () => rest };
+}
+
+/** A link to `url` (Grafana reads title, url and targetBlank of a data link; the other keys are the SDK's). */
+function link(title: string, url: string, tooltip = '') {
+  return shown(new dashboard.DashboardLinkBuilder(title).type(dashboard.DashboardLinkType.Link).url(url).tooltip(tooltip).targetBlank(false));
+}
+
+// ---------------------------------------------------------------------------------------------- queries
+
+function promQuery(refId: string, expr: string, legendFormat: string, exemplar: boolean): prometheus.DataqueryBuilder {
+  return new prometheus.DataqueryBuilder().refId(refId).datasource(PROMETHEUS).expr(expr).legendFormat(legendFormat).exemplar(exemplar).range();
 }
 
 /** p50, p95 and p99 of the request duration, each with exemplars: the dots above the p99 line are the spikes. */
-function latencyQueries(selector: string, by: string): PrometheusQuery[] {
+function latencyQueries(selector: string, by: string): prometheus.DataqueryBuilder[] {
   return (['0.50', '0.95', '0.99'] as const).map((quantile, index) =>
-    query(
+    promQuery(
       String.fromCharCode(65 + index),
       `histogram_quantile(${quantile}, sum by (${by}) (rate(http_request_duration_seconds_bucket{${selector}}[$__rate_interval])))`,
       `p${Number(quantile) * 100}${by === 'le' ? '' : ' {{route}}'}`,
@@ -37,81 +94,121 @@ function latencyQueries(selector: string, by: string): PrometheusQuery[] {
   );
 }
 
-/** A time-series panel; `targets` stays typed as Prometheus queries so the tests can read them back. */
-type TimeSeriesPanel = Omit<Panel, 'targets' | 'title' | 'datasource'> & {
-  title: string;
-  datasource: typeof PROMETHEUS;
-  targets: PrometheusQuery[];
-};
+// ---------------------------------------------------------------------------------------------- panels
 
-function timeseries(
-  id: number,
-  title: string,
-  unit: string,
-  gridPos: Panel['gridPos'],
-  targets: PrometheusQuery[],
-  extra: Pick<Panel, 'repeat' | 'repeatDirection' | 'maxPerRow'> = {},
-): TimeSeriesPanel {
-  const panel = {
-    id,
-    type: 'timeseries',
-    title,
-    datasource: PROMETHEUS,
-    gridPos,
-    targets,
-    fieldConfig: {
-      defaults: { unit, custom: { lineWidth: 2, fillOpacity: 10, showPoints: 'never' } },
-      overrides: [],
-    },
-    options: { legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' } },
-    ...extra,
-  } satisfies Panel;
-  return panel;
+function timeseriesPanel(id: number, title: string, description: string, unit: string, gridPos: dashboard.GridPos): timeseries.PanelBuilder {
+  return new timeseries.PanelBuilder()
+    .id(id)
+    .title(title)
+    .description(description)
+    .datasource(PROMETHEUS)
+    .gridPos(gridPos)
+    .unit(unit)
+    .lineWidth(2)
+    .fillOpacity(10)
+    .showPoints(common.VisibilityMode.Never)
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Right).calcs(['lastNotNull', 'max']))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
 }
 
-export function buildDashboard(): Omit<Dashboard, 'panels'> & { panels: TimeSeriesPanel[] } {
-  return {
-    uid: 'exemplar-demo-latency',
-    title: 'Exemplar demo: latency',
-    description: 'p50/p95/p99 latency with exemplars: click a dot to open the trace of that request in Tempo.',
-    tags: ['exemplar-demo'],
-    timezone: 'browser',
-    editable: false,
-    graphTooltip: 1,
-    schemaVersion: 41,
-    time: { from: 'now-15m', to: 'now' },
-    refresh: '5s',
-    templating: {
-      list: [
-        {
-          name: 'route',
-          label: 'Route',
-          type: 'query',
-          datasource: PROMETHEUS,
-          query: `label_values(http_request_duration_seconds_count{${JOB}}, route)`,
-          refresh: 2,
-          multi: true,
-          includeAll: true,
-          current: { text: 'All', value: '$__all' },
-          sort: 1,
-        },
-      ],
-    },
-    panels: [
-      timeseries(1, 'Latency, all routes: p50 / p95 / p99 (dots are exemplars: click one for its trace)', 's', { x: 0, y: 0, w: 24, h: 10 }, latencyQueries(JOB, 'le')),
-      timeseries(2, 'Latency of $route', 's', { x: 0, y: 10, w: 12, h: 9 }, latencyQueries(`${JOB}, route=~"$route"`, 'le, route'), {
-        repeat: 'route',
-        repeatDirection: 'h',
-        maxPerRow: 2,
-      }),
-      timeseries(3, 'Request rate by route', 'reqps', { x: 0, y: 19, w: 8, h: 8 }, [
-        query('A', `sum by (route) (rate(http_requests_total{${JOB}}[$__rate_interval]))`, '{{route}}', true),
+const INTRO = [
+  '**The dots are exemplars**: single requests stored beside the metric with their trace ID. Hover a dot above the p99 line and choose **View trace in Tempo** to see where that request spent its time.',
+  '**Shaded regions explain spikes**: red while the fault switch is on (`fault_injection_active`), orange while the `HighP99Latency` alert fires. Make a spike with `make load` (with `ADMIN_TOKEN` set its spike turns the fault switch on) or `POST /admin/faults`.',
+  `**Traces without a dot**: the links at the top search Tempo for this service or for requests slower than ${SLOW}; each latency series links to its route's slow traces.`,
+].join('\n\n');
+
+export function buildDashboard() {
+  const slowTraces = (title: string, ...conditions: string[]) => link(title, exploreTraceQl(traceQl(...conditions, `duration > ${SLOW}`)));
+  const routeLabel = variable('__field.labels.route', VariableFormatID.PercentEncode);
+  const spanNameLabel = variable('__field.labels.span_name', VariableFormatID.PercentEncode);
+
+  return new dashboard.DashboardBuilder('Exemplar demo: latency')
+    .uid('exemplar-demo-latency')
+    .description('p50/p95/p99 latency with exemplars: click a dot to open the trace of that request in Tempo.')
+    .tags(['exemplar-demo'])
+    .timezone('browser')
+    .readonly()
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .time({ from: 'now-15m', to: 'now' })
+    .refresh('5s')
+    .links([
+      link('Traces of this service in Tempo', exploreTraceQl(traceQl()), 'TraceQL search in Explore, over the dashboard time range'),
+      slowTraces(`Traces slower than ${SLOW}`),
+    ])
+    .withVariable(
+      new dashboard.QueryVariableBuilder('route')
+        .label('Route')
+        .datasource(PROMETHEUS)
+        .query(`label_values(http_request_duration_seconds_count{${JOB}}, route)`)
+        .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+        .multi(true)
+        .includeAll(true)
+        .current({ text: 'All', value: '$__all' })
+        .sort(dashboard.VariableSort.AlphabeticalAsc),
+    )
+    .annotation(
+      shown(new dashboard.AnnotationQueryBuilder()
+        .name('Fault switch on')
+        .datasource(PROMETHEUS)
+        .enable(true)
+        .iconColor('red')
+        .expr(`fault_injection_active{${JOB}}`)
+        // The scrape interval: a 10 s fault between two 60 s steps (the default) would not be drawn at all.
+        .step('5s')
+        .titleFormat('Fault switch on for {{route}}')
+        .textFormat('POST /admin/faults is in force: requests on {{route}} are slowed or failed on purpose.')
+        .tagKeys('route')
+        .filter(new dashboard.AnnotationPanelFilterBuilder().ids(LATENCY_PANELS))),
+    )
+    .annotation(
+      shown(new dashboard.AnnotationQueryBuilder()
+        .name('HighP99Latency firing')
+        .datasource(PROMETHEUS)
+        .enable(true)
+        .iconColor('orange')
+        .expr('ALERTS{alertname="HighP99Latency", alertstate="firing"}')
+        .step('5s')
+        .titleFormat('HighP99Latency firing on {{route}}')
+        .textFormat('p99 of {{route}} above 2 s for a minute (prometheus/rules.yml).')
+        .tagKeys('route,severity')
+        .filter(new dashboard.AnnotationPanelFilterBuilder().ids(LATENCY_PANELS))),
+    )
+    .withPanel(new text.PanelBuilder().id(ID.text).title('How to read this dashboard').description('What the dots, the shaded regions and the links lead to.').gridPos({ x: 0, y: 0, w: 24, h: 4 }).mode(text.TextMode.Markdown).content(INTRO))
+    .withPanel(
+      timeseriesPanel(ID.allRoutes, 'Latency, all routes: p50 / p95 / p99 (dots are exemplars)', 'Request duration quantiles of the service from http_request_duration_seconds; each dot is one request, click it for its trace.', 's', { x: 0, y: 4, w: 16, h: 8 })
+        .targets(latencyQueries(JOB, 'le'))
+        .dataLinks([slowTraces(`Traces slower than ${SLOW} in Tempo`)]),
+    )
+    .withPanel(
+      new nodegraph.PanelBuilder()
+        .id(ID.serviceMap)
+        .title('Service map (Tempo service graph)')
+        .description('Built by Tempo from CLIENT/SERVER span pairs (traces_service_graph_request_*): user → exemplar-demo → the peers its CLIENT spans name. Node: average response time and request rate; red arc: failed share.')
+        .datasource(TEMPO)
+        .gridPos({ x: 16, y: 4, w: 8, h: 8 })
+        .withTarget(new tempo.DataqueryBuilder().refId('A').datasource(TEMPO).queryType('serviceMap').serviceMapQuery([`{client="${SERVICE}"}`, `{server="${SERVICE}"}`])),
+    )
+    .withPanel(
+      timeseriesPanel(ID.perRoute, 'Latency of $route', 'The same quantiles per route; a series links to that route\'s slow traces in Tempo.', 's', { x: 0, y: 12, w: 12, h: 7 })
+        .targets(latencyQueries(`${JOB}, route=~"$route"`, 'le, route'))
+        .repeat('route')
+        .repeatDirection('h')
+        .maxPerRow(2)
+        .dataLinks([link(`Traces of this route slower than ${SLOW} in Tempo`, exploreTraceQl(traceQl(`span.http.route="${routeLabel}"`, `duration > ${SLOW}`)))]),
+    )
+    .withPanel(
+      timeseriesPanel(ID.rate, 'Request rate by route', 'Requests per second from http_requests_total; dots are exemplars.', 'reqps', { x: 0, y: 19, w: 8, h: 6 }).targets([
+        promQuery('A', `sum by (route) (rate(http_requests_total{${JOB}}[$__rate_interval]))`, '{{route}}', true),
       ]),
-      timeseries(4, 'Server errors by route and type (dots are exemplars)', 'reqps', { x: 8, y: 19, w: 8, h: 8 }, [
-        query('A', `sum by (route, error_type) (rate(http_errors_total{${JOB}}[$__rate_interval]))`, '{{route}} {{error_type}}', true),
+    )
+    .withPanel(
+      timeseriesPanel(ID.errors, 'Server errors by route and type (dots are exemplars)', 'Responses of 5xx per second from http_errors_total, by error type; a dot opens the failed request\'s trace.', 'reqps', { x: 8, y: 19, w: 8, h: 6 }).targets([
+        promQuery('A', `sum by (route, error_type) (rate(http_errors_total{${JOB}}[$__rate_interval]))`, '{{route}} {{error_type}}', true),
       ]),
-      timeseries(5, 'Share of requests slower than 1 s', 'percentunit', { x: 16, y: 19, w: 8, h: 8 }, [
-        query(
+    )
+    .withPanel(
+      timeseriesPanel(ID.slowShare, 'Share of requests slower than 1 s', 'A ratio of two histogram series, so no exemplars: a share has no single request behind it.', 'percentunit', { x: 16, y: 19, w: 8, h: 6 }).targets([
+        promQuery(
           'A',
           // Prometheus 3 stores the bucket bound as "1.0", Prometheus 2 as "1": the regex matches both.
           `1 - sum by (route) (rate(http_request_duration_seconds_bucket{${JOB}, le=~"1(\\\\.0)?"}[$__rate_interval])) / sum by (route) (rate(http_request_duration_seconds_count{${JOB}}[$__rate_interval]))`,
@@ -119,8 +216,54 @@ export function buildDashboard(): Omit<Dashboard, 'panels'> & { panels: TimeSeri
           false,
         ),
       ]),
-    ],
-  };
+    )
+    .withRow(
+      new dashboard.RowBuilder('Tempo span metrics: the same exemplars, from the traces (label traceID)')
+        .id(ID.tempoRow)
+        .collapsed(true)
+        .gridPos({ x: 0, y: 25, w: 24, h: 1 })
+        .withPanel(
+          timeseriesPanel(ID.spanMetrics, 'p99 by span name (Tempo span metrics)', 'Computed by Tempo from every span it receives (traces_spanmetrics_latency); its exemplars carry traceID, mapped to Tempo like trace_id, so both lead to the same trace view.', 's', { x: 0, y: 26, w: 24, h: 8 })
+            .targets([
+              promQuery(
+                'A',
+                `histogram_quantile(0.99, sum by (le, span_name) (rate(traces_spanmetrics_latency_bucket{service="${SERVICE}"}[$__rate_interval])))`,
+                'p99 {{span_name}}',
+                true,
+              ),
+            ])
+            .dataLinks([link(`Traces with this span slower than ${SLOW} in Tempo`, exploreTraceQl(traceQl(`name="${spanNameLabel}"`, `duration > ${SLOW}`)))]),
+        ),
+    )
+    .build();
+}
+
+export type BuiltPanels = NonNullable<ReturnType<typeof buildDashboard>['panels']>;
+type AnyPanel = sdkDashboard.Panel | sdkDashboard.RowPanel;
+const isRow = (panel: AnyPanel): panel is sdkDashboard.RowPanel => panel.type === 'row';
+
+/** Every panel, those inside collapsed rows too (Grafana keeps them in the row until it is opened). */
+export function allPanels(board: { panels?: BuiltPanels }): AnyPanel[] {
+  return (board.panels ?? []).flatMap((panel) => (isRow(panel) ? [panel, ...(panel.panels ?? [])] : [panel]));
+}
+
+export interface PrometheusTarget {
+  readonly panel: string;
+  readonly expr: string;
+  readonly query: prometheus.Dataquery;
+  /** Tempo's metrics generator writes these series (traces_*); the service and the Collector all others. */
+  readonly writtenBy: 'tempo' | 'service';
+}
+
+/** The Prometheus queries of the panels (annotations and variables are read from the dashboard directly). */
+export function prometheusTargets(board: { panels?: BuiltPanels } = buildDashboard()): PrometheusTarget[] {
+  return allPanels(board).flatMap((panel) =>
+    isRow(panel)
+      ? []
+      : ((panel.targets ?? []) as prometheus.Dataquery[])
+          .filter((query) => query.datasource?.uid === PROMETHEUS.uid)
+          .map((query) => ({ panel: panel.title ?? '', expr: query.expr, query, writtenBy: /\btraces_/.test(query.expr) ? 'tempo' : 'service' })),
+  );
 }
 
 export function renderDashboard(): string {
