@@ -139,8 +139,9 @@ async function counterBy(query: string, prometheus = SCRAPING): Promise<Map<stri
 
 /** Steady load: shares of the two samplers (their own metrics), exemplar resolution from the long-term store. */
 async function steadyPhase(since: number): Promise<void> {
-  console.log('phase 1: 30 s of baseline and spike load through the gateway');
-  const samples = await load(30, join(WORK, 'samples-steady.jsonl'), ['--spike-start', '10', '--spike-duration', '8', '--spike-latency-ms', '1200']);
+  // 40 s, as e2e/run.ts: enough ordinary (unmarked) traces for the kept-share check.
+  console.log('phase 1: 40 s of baseline and spike load through the gateway');
+  const samples = await load(40, join(WORK, 'samples-steady.jsonl'), ['--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200']);
   await sleep(15_000); // tail-sampling decisions, export batches, two scrapes and a remote-write round
 
   // The Collector's counters carry no _total suffix in its Prometheus text; OpenMetrics scrapes would add one.
