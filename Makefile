@@ -6,12 +6,18 @@ port = $(or $($(1)),$(shell sed -n 's/^$(1)=//p' .env 2>/dev/null | tail -n 1),$
 # npm's warnings are off: under an older system Node, `npm ci` warns once per package that asks for Node 24
 # (EBADENGINE), although npm scripts run the project's own Node 24 (the `node` dev dependency).
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+# The scale profile and its switches (scale.env). `make up-scale` leaves the marker .scale, so until `make down`
+# every target (up, load, logs, ps) runs Compose with them and acts on the same topology.
+SCALE_ARGS := --env-file .env --env-file scale.env --profile scale
+ifneq ($(wildcard .scale),)
+COMPOSE += $(SCALE_ARGS)
+endif
 
 .DEFAULT_GOAL := help
-.PHONY: help docker-check up down clean logs ps load test check audit e2e bench
+.PHONY: help docker-check up up-scale down clean logs ps load test check audit e2e bench
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 docker-check:
 	@command -v docker >/dev/null || { echo "Docker is not installed: https://docs.docker.com/get-docker/ (make test needs no Docker)"; exit 1; }
@@ -32,11 +38,19 @@ up: docker-check .env ## build and start the stack, wait until healthy, print th
 	@echo
 	@echo "  Make spikes: make load"
 
+up-scale: docker-check .env ## the scale topology: gateway, two tail-sampling Collectors, remote write to a 2nd Prometheus
+	@touch .scale
+	@$(MAKE) --no-print-directory up
+	@echo "  Long-term Prometheus  http://localhost:9091  (stands in for Mimir; remote write from the one above)"
+	@echo "  Back to the single stack: make down && make up"
+
 down: docker-check ## stop the stack, keep its data
 	$(COMPOSE) down
+	@rm -f .scale
 
 clean: docker-check ## stop the stack and delete its volumes
 	$(COMPOSE) down --volumes --remove-orphans
+	@rm -f .scale
 
 logs: docker-check ## follow the logs of every service
 	$(COMPOSE) logs --follow --tail=100

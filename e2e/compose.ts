@@ -1,7 +1,9 @@
 // What e2e runs is what Compose resolves: each service's command, entrypoint and environment come from
 // `docker compose config --format json` (the real Compose CLI), with only the image swapped for the program built
 // here, so a typo in a flag or a variable in docker-compose.yml fails e2e. Container paths become the host paths
-// their mounts name (bind mounts: the repository's files; named volumes: a fresh directory each).
+// their mounts name (bind mounts: the repository's files; named volumes: a fresh directory each). A container's own
+// network namespace becomes its host name's loopback address here (e2e maps each Compose host name to one): its
+// 0.0.0.0 and localhost are that address.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,15 @@ import { APP_IMAGE, factsOf } from '../test/support/images.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APP_IMAGE_NAME = 'exemplar-demo-app:local';
+
+/** The program built here for an image entrypoint, and the flags that put its default listen address on `host`. */
+export interface StandIn {
+  readonly program: string;
+  readonly listenOn?: (host: string) => string[];
+}
+
+/** 0.0.0.0 and localhost in a container are its own namespace: here, its host name's address. */
+const ownAddress = (name: string, value: string): string => value.replace(/^0\.0\.0\.0$/, name).replace(/\/\/(localhost|127\.0\.0\.1)(?=[:/]|$)/, `//${name}`);
 
 export interface Launch {
   readonly command: string;
@@ -44,22 +55,22 @@ function hostPaths(service: ResolvedService, arg: string, volumeDirs: Map<string
  * How to run `name` here: `localEntrypoints` maps each image entrypoint to the program built here (prometheus,
  * otelcol); the app image runs this repository's sources with this Node, from the Dockerfile's ENV and CMD.
  */
-export function launchOf(compose: ResolvedCompose, name: string, localEntrypoints: Record<string, string>, volumeDirs: Map<string, string>): Launch {
+export function launchOf(compose: ResolvedCompose, name: string, standIns: Record<string, StandIn>, volumeDirs: Map<string, string>): Launch {
   const service = compose.services[name];
   if (service === undefined) throw new Error(`docker-compose.yml has no service ${name}`);
-  const environment = Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, value ?? '']));
+  const environment = (base: Record<string, string | null>) => Object.fromEntries(Object.entries(base).map(([key, value]) => [key, ownAddress(name, value ?? '')]));
   if (service.image === APP_IMAGE_NAME) {
     const [program, ...args] = service.command ?? APP_IMAGE.cmd;
     if (program !== 'node') throw new Error(`${name}: the app image runs node, not ${program}`);
-    return { command: process.execPath, args, env: { ...dockerfileEnv(), ...environment } };
+    return { command: process.execPath, args, env: environment({ ...dockerfileEnv(), ...service.environment }) };
   }
   const facts = factsOf(service.image);
   if (facts === undefined) throw new Error(`${name}: no facts for ${service.image}`);
   const entrypoint = (service.entrypoint ?? facts.entrypoint)[0]!;
-  const local = localEntrypoints[entrypoint];
-  if (local === undefined) throw new Error(`${name}: nothing here stands in for ${entrypoint} of ${service.image}`);
+  const standIn = standIns[entrypoint];
+  if (standIn === undefined) throw new Error(`${name}: nothing here stands in for ${entrypoint} of ${service.image}`);
   const args = (service.command ?? facts.cmd).map((arg) => hostPaths(service, arg, volumeDirs));
-  return { command: local, args, env: environment };
+  return { command: standIn.program, args: [...args, ...(standIn.listenOn?.(name) ?? [])], env: environment(service.environment ?? {}) };
 }
 
 /**
@@ -71,7 +82,8 @@ export function healthcheckOf(compose: ResolvedCompose, name: string, localProgr
   const service = compose.services[name]!;
   const test = service.image === APP_IMAGE_NAME ? ['CMD', ...dockerfileHealthcheck()] : service.healthcheck?.test;
   if (test?.[0] !== 'CMD') return undefined;
-  const [program, ...args] = test.slice(1) as [string, ...string[]];
+  const [program, ...rest] = test.slice(1) as [string, ...string[]];
+  const args = rest.map((arg) => ownAddress(name, arg));
   if (program.endsWith('/busybox')) return [args[0]!, ...args.slice(1)];
   const local = program === 'node' ? process.execPath : localPrograms[program];
   return local === undefined ? undefined : [local, ...args];

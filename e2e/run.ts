@@ -3,6 +3,7 @@
 // is looked up in the trace store. Compose host names resolve to their own loopback addresses (/etc/hosts), so each
 // program keeps its usual ports. Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,24 +16,25 @@ import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
 import { resolvedCompose, type ResolvedCompose } from '../test/support/compose.ts';
 import { stopChild } from '../test/support/process.ts';
-import { healthcheckOf, launchOf } from './compose.ts';
+import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
 import { reportPeakRss, watchPeakRss } from './memory.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORK = join(ROOT, '.e2e');
-const LOGS = join(WORK, 'logs');
-const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5' };
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const WORK = join(ROOT, '.e2e');
+export const LOGS = join(WORK, 'logs');
+// 127.0.0.6 and up: the scale profile's services (e2e/scale.ts).
+const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5', 'otel-sampler-1': '127.0.0.6', 'otel-sampler-2': '127.0.0.7', 'prometheus-longterm': '127.0.0.8' };
 const HOSTS_MARK = '# exemplar-demo e2e (e2e/run.ts)';
 const PROMETHEUS = 'http://prometheus:9090';
 const TRACE_STORE = 'http://tempo:16686';
-const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 /** Requests at least this slow are "slow": the Collector keeps them, and the exemplar policy marks them. */
 const SLOW_SECONDS = 0.5;
 const LOAD_SECONDS = 40;
 
 // ---------------------------------------------------------------------------------------------- programs
 
-class Program {
+export class Program {
   readonly name: string;
   private readonly child: ChildProcess;
 
@@ -65,10 +67,17 @@ class Program {
   stop(): Promise<void> {
     return stopChild(this.child, 10_000);
   }
+
+  /** SIGKILL, as a crash would: nothing is flushed. */
+  async kill(): Promise<void> {
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
 }
 
 /** Adds the Compose host names to /etc/hosts unless they are there already; returns how to undo it. */
-function mapHostNames(): () => void {
+export function mapHostNames(): () => void {
   const original = readFileSync('/etc/hosts', 'utf8');
   const missing = Object.entries(HOSTS).filter(([name, address]) => !new RegExp(`^${address.replaceAll('.', '\\.')}\\s+${name}$`, 'm').test(original));
   if (missing.length === 0) return () => {};
@@ -80,34 +89,35 @@ function mapHostNames(): () => void {
   return () => writeFileSync('/etc/hosts', original);
 }
 
-const peer = (name: string) => execFileSync(join(ROOT, 'scripts/peers.sh'), [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+export const peer = (name: string) => execFileSync(join(ROOT, 'scripts/peers.sh'), [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 
 // ---------------------------------------------------------------------------------------------- queries
 
-async function promApi<T>(path: string): Promise<T> {
-  const body = (await (await fetch(`${PROMETHEUS}${path}`)).json()) as { status: string; data: T; error?: string };
+export async function promApi<T>(path: string, prometheus = PROMETHEUS): Promise<T> {
+  const body = (await (await fetch(`${prometheus}${path}`)).json()) as { status: string; data: T; error?: string };
   if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error}`);
   return body.data;
 }
 
-interface StoredExemplar {
+export interface StoredExemplar {
   series: Record<string, string>;
   traceId: string;
   value: number;
   timestamp: number;
 }
 
-async function storedExemplars(selector: string, sinceSeconds: number): Promise<StoredExemplar[]> {
+export async function storedExemplars(selector: string, sinceSeconds: number, prometheus = PROMETHEUS): Promise<StoredExemplar[]> {
   const end = Date.now() / 1000 + 60;
   const data = await promApi<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]>(
     `/api/v1/query_exemplars?query=${encodeURIComponent(selector)}&start=${end - 60 - sinceSeconds}&end=${end}`,
+    prometheus,
   );
   return data.flatMap((entry) =>
     entry.exemplars.map((exemplar) => ({ series: entry.seriesLabels, traceId: exemplar.labels.trace_id!, value: Number(exemplar.value), timestamp: exemplar.timestamp })),
   );
 }
 
-async function traceFound(traceId: string): Promise<boolean> {
+export async function traceFound(traceId: string): Promise<boolean> {
   const response = await fetch(`${TRACE_STORE}/api/traces/${traceId}`);
   await response.arrayBuffer();
   return response.ok;
@@ -146,7 +156,7 @@ async function checkServiceMapSpans(samples: Sample[]): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------- checks
 
-interface Figures {
+export interface Figures {
   exemplarsChecked: number;
   exemplarsResolvedPercent: number;
   ordinaryKeptPercent: number;
@@ -157,9 +167,9 @@ interface Figures {
   timeToTraceSeconds: number[];
 }
 
-const failures: string[] = [];
-let passed = 0;
-function check(condition: boolean, message: string): void {
+export const failures: string[] = [];
+export let passed = 0;
+export function check(condition: boolean, message: string): void {
   if (condition) passed += 1;
   console.log(`${condition ? 'ok  ' : 'FAIL'}  ${message}`);
   if (!condition) failures.push(message);
@@ -174,7 +184,7 @@ async function checkExemplarsStored(): Promise<StoredExemplar[]> {
   return exemplars;
 }
 
-async function checkExemplarsResolve(exemplars: StoredExemplar[], samples: Sample[], figures: Figures): Promise<void> {
+export async function checkExemplarsResolve(exemplars: StoredExemplar[], samples: Sample[], figures: Figures): Promise<void> {
   const traceIds = [...new Set(exemplars.map((e) => e.traceId))];
   const found = await Promise.all(traceIds.map(traceFound));
   const resolved = found.filter(Boolean).length;
@@ -288,11 +298,39 @@ async function measureTimeToTrace(figures: Figures): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------- main
 
+/** The service as Compose runs it, with the slow paths and failures more frequent so a short run shows them. */
+/** The slow paths and failures more frequent than the defaults, so that a short run shows them. */
+const APP_TEST_ENV = { USERS_SLOW_PROBABILITY: '0.1', PAYMENT_SLOW_PROBABILITY: '0.15', PAYMENT_FAILURE_PROBABILITY: '0.05' };
+
+/**
+ * The stack as Compose resolves it with `envFiles` (the user's .env is .env.example plus a token for the fault
+ * switch; scale.env may follow), and a way to start one of its services with the programs built here.
+ */
+export function composeStack(envFiles: readonly string[], programs: Program[], volumeDirs: Map<string, string>) {
+  const dotEnv = join(WORK, '.env');
+  writeFileSync(dotEnv, `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
+  const compose = resolvedCompose([dotEnv, ...envFiles]);
+  const prometheusDir = peer('prometheus');
+  const standIns: Record<string, StandIn> = {
+    '/otelcol-contrib': { program: join(peer('otelcol'), 'otelcol') },
+    '/bin/prometheus': { program: join(prometheusDir, 'prometheus'), listenOn: (host) => [`--web.listen-address=${host}:9090`] },
+  };
+  return {
+    compose,
+    prometheusDir,
+    /** Starts `name` as its own log name says (`logName`, by default the service name). */
+    launch(name: string, logName = name): Program {
+      const { command, args, env } = launchOf(compose, name, standIns, volumeDirs);
+      const program = new Program(logName, command, args, name === 'app' ? { ...env, ...APP_TEST_ENV } : env);
+      programs.push(program);
+      return program;
+    },
+  };
+}
+
 async function main(): Promise<number> {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
-  const prometheusDir = peer('prometheus');
-  const otelcolDir = peer('otelcol');
   const jaegerDir = peer('jaeger');
   const unmapHosts = mapHostNames();
   const volumeDirs = new Map<string, string>();
@@ -308,20 +346,12 @@ async function main(): Promise<number> {
     timeToTraceSeconds: [],
   };
   try {
-    const start = (program: Program) => (programs.push(program), program);
-    // The stack as Compose resolves it, with the user's .env being .env.example plus a token for the fault switch.
-    const envFile = join(WORK, '.env');
-    writeFileSync(envFile, `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
-    const compose = resolvedCompose(envFile);
-    const local = { '/otelcol-contrib': join(otelcolDir, 'otelcol'), '/bin/prometheus': join(prometheusDir, 'prometheus') };
-    const launch = (name: string, extraEnv: Record<string, string> = {}) => {
-      const { command, args, env } = launchOf(compose, name, local, volumeDirs);
-      return start(new Program(name, command, args, { ...env, ...extraEnv }));
-    };
-    await start(new Program('tempo-stand-in-jaeger', join(jaegerDir, 'jaeger'), ['--config', join(ROOT, 'e2e/jaeger.yaml')])).waitReady(`${TRACE_STORE}/api/services`);
+    const { compose, prometheusDir, launch } = composeStack([], programs, volumeDirs);
+    const traceStore = new Program('tempo-stand-in-jaeger', join(jaegerDir, 'jaeger'), ['--config', join(ROOT, 'e2e/jaeger.yaml')]);
+    programs.push(traceStore);
+    await traceStore.waitReady(`${TRACE_STORE}/api/services`);
     await launch('otel-collector').waitReady('http://otel-collector:13133/');
-    // The slow paths and failures more frequent than the defaults, so that a short run shows them.
-    await launch('app', { USERS_SLOW_PROBABILITY: '0.1', PAYMENT_SLOW_PROBABILITY: '0.15', PAYMENT_FAILURE_PROBABILITY: '0.05' }).waitReady('http://app:8080/ready');
+    await launch('app').waitReady('http://app:8080/ready');
     await launch('prometheus').waitReady(`${PROMETHEUS}/-/ready`);
     checkHealthchecks(compose, prometheusDir);
 
@@ -369,11 +399,17 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    console.error(`the programs' logs are in ${LOGS}`);
-    process.exit(1);
-  },
-);
+/** Runs a harness and exits with its code; on an exception, says where the programs' logs are. */
+export function exitWith(harness: () => Promise<number>): void {
+  harness().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      console.error(`the programs' logs are in ${LOGS}`);
+      process.exit(1);
+    },
+  );
+}
+
+// e2e/scale.ts imports the helpers above; only `node e2e/run.ts` runs the single stack.
+if (import.meta.main) exitWith(main);

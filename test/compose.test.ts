@@ -18,9 +18,10 @@ writeFileSync(noEnvFile, '');
 
 describe('docker compose config (the real Compose CLI, v2.40.3)', () => {
   const cases: [string, Parameters<typeof composeConfig>[0]][] = [
-    ['with .env.example as .env', { envFile: join(ROOT, '.env.example') }],
-    ['with no .env at all (make down, make load and a plain docker compose up before make up)', { envFile: noEnvFile }],
-    ['with the load profile', { envFile: join(ROOT, '.env.example'), profiles: ['load'] }],
+    ['with .env.example as .env', { envFiles: [join(ROOT, '.env.example')] }],
+    ['with no .env at all (make down, make load and a plain docker compose up before make up)', { envFiles: [noEnvFile] }],
+    ['with the load profile', { envFiles: [join(ROOT, '.env.example')], profiles: ['load'] }],
+    ['with the scale profile and its switches (make up-scale)', { envFiles: [join(ROOT, '.env.example'), join(ROOT, 'scale.env')], profiles: ['scale'] }],
   ];
   for (const [name, options] of cases) {
     it(`accepts the file ${name}, without a warning`, () => {
@@ -33,7 +34,7 @@ describe('docker compose config (the real Compose CLI, v2.40.3)', () => {
   it('refuses a broken file (the check can fail)', () => {
     const broken = join(mkdtempSync(join(tmpdir(), 'exemplar-demo-compose-')), '.env');
     writeFileSync(broken, 'APP_PORT=not-a-port\n');
-    const run = composeConfig({ envFile: broken });
+    const run = composeConfig({ envFiles: [broken] });
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /not-a-port/);
   });

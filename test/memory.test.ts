@@ -30,7 +30,7 @@ describe('memory limits (docker-compose.yml)', () => {
 
   it('every Go program has a GOMEMLIMIT of at most 80% of its limit', () => {
     const goServices = Object.entries(compose.services).filter(([, service]) => GO_IMAGES.test(service.image ?? ''));
-    assert.deepEqual(goServices.map(([name]) => name).sort(), ['grafana', 'otel-collector', 'prometheus', 'tempo']);
+    assert.deepEqual(goServices.map(([name]) => name).sort(), ['grafana', 'otel-collector', 'otel-sampler-1', 'otel-sampler-2', 'prometheus', 'prometheus-longterm', 'tempo']);
     for (const [name, service] of goServices) {
       const goMemLimit = service.environment?.GOMEMLIMIT;
       assert.ok(goMemLimit, `${name} has no GOMEMLIMIT`);

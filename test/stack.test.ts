@@ -103,7 +103,8 @@ describe('Prometheus files (real promtool)', () => {
   });
   it('scrapes the app with OpenMetrics first, and Compose turns exemplar storage and remote write on', () => {
     const config = yamlOf('prometheus/prometheus.yml');
-    const app = (config.scrape_configs as { job_name: string; scrape_protocols: string[] }[]).find((job) => job.job_name === 'exemplar-demo')!;
+    assert.deepEqual(config.scrape_config_files, ['scrape.yml']);
+    const app = (yamlOf('prometheus/scrape.yml').scrape_configs as { job_name: string; scrape_protocols: string[] }[]).find((job) => job.job_name === 'exemplar-demo')!;
     assert.equal(app.scrape_protocols[0], 'OpenMetricsText1.0.0');
     assert.ok(config.storage.exemplars.max_exemplars > 0);
     const flags = compose.services.prometheus!.command!;

@@ -19,11 +19,13 @@ export interface ComposeRun {
 }
 
 /**
- * `docker compose config` on the committed file. `envFile` stands for the user's .env (an empty file: none at all);
+ * `docker compose config` on the committed file. `envFiles` stand for the user's .env (an empty file: none at all)
+ * and, for the scale profile, scale.env;
  * the process environment is emptied so that nothing of this machine's takes part in the interpolation.
  */
-export function composeConfig(options: { envFile: string; profiles?: readonly string[]; json?: boolean }): ComposeRun {
-  const args = ['--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '--env-file', options.envFile];
+export function composeConfig(options: { envFiles: readonly string[]; profiles?: readonly string[]; json?: boolean }): ComposeRun {
+  const args = ['--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml')];
+  for (const envFile of options.envFiles) args.push('--env-file', envFile);
   for (const profile of options.profiles ?? []) args.push('--profile', profile);
   args.push('config', ...(options.json === true ? ['--format', 'json'] : ['--quiet']));
   const run = spawnSync(composeBinary(), args, { cwd: ROOT, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/' } });
@@ -57,9 +59,9 @@ export interface ResolvedCompose {
   readonly services: Record<string, ResolvedService>;
 }
 
-/** The whole resolved model, every profile included, with `envFile` (by default .env.example) as the user's .env. */
-export function resolvedCompose(envFile = join(ROOT, '.env.example')): ResolvedCompose {
-  const run = composeConfig({ envFile, profiles: ['*'], json: true });
+/** The whole resolved model, every profile included, with `envFiles` (by default .env.example) as the user's .env. */
+export function resolvedCompose(envFiles: readonly string[] = [join(ROOT, '.env.example')]): ResolvedCompose {
+  const run = composeConfig({ envFiles, profiles: ['*'], json: true });
   if (run.status !== 0) throw new Error(`docker compose config failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as ResolvedCompose;
 }
