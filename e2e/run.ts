@@ -241,8 +241,8 @@ async function checkSlowWindows(exemplars: StoredExemplar[], figures: Figures): 
 }
 
 /** Each service's own healthcheck, as docker-compose.yml (or the app's Dockerfile) states it, passes against it. */
-function checkHealthchecks(compose: ResolvedCompose, prometheusDir: string): void {
-  const results = ['app', 'otel-collector', 'prometheus'].map((name) => {
+export function checkHealthchecks(compose: ResolvedCompose, prometheusDir: string, names: readonly string[]): void {
+  const results = names.map((name) => {
     const [command, ...args] = healthcheckOf(compose, name, { promtool: join(prometheusDir, 'promtool') })!;
     try {
       execFileSync(command!, args, { stdio: 'ignore', timeout: 10_000 });
@@ -353,7 +353,7 @@ async function main(): Promise<number> {
     await launch('otel-collector').waitReady('http://otel-collector:13133/');
     await launch('app').waitReady('http://app:8080/ready');
     await launch('prometheus').waitReady(`${PROMETHEUS}/-/ready`);
-    checkHealthchecks(compose, prometheusDir);
+    checkHealthchecks(compose, prometheusDir, ['app', 'otel-collector', 'prometheus']);
 
     console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
     const samplesFile = join(WORK, 'samples.jsonl');

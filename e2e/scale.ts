@@ -14,6 +14,7 @@ import type { Sample } from '../scripts/load.ts';
 import {
   ADMIN_TOKEN,
   check,
+  checkHealthchecks,
   composeStack,
   checkExemplarsResolve,
   exitWith,
@@ -219,7 +220,7 @@ async function main(): Promise<number> {
   const programs: Program[] = [];
   try {
     // The scale topology as Compose resolves it with scale.env, as `make up-scale` runs it.
-    const { compose, launch } = composeStack([join(ROOT, 'scale.env')], programs, volumeDirs);
+    const { compose, prometheusDir, launch } = composeStack([join(ROOT, 'scale.env')], programs, volumeDirs);
     const traceStore = new Program('tempo-stand-in-jaeger', jaeger, ['--config', join(ROOT, 'e2e/jaeger.yaml')]);
     programs.push(traceStore);
     await traceStore.waitReady('http://tempo:16686/api/services');
@@ -230,6 +231,7 @@ async function main(): Promise<number> {
     await launch('prometheus-longterm').waitReady(`${LONGTERM}/-/ready`);
     await launch('prometheus').waitReady(`${SCRAPING}/-/ready`);
     console.log(`scale topology: otel-collector ${(compose.services['otel-collector']!.command ?? []).join(' ')}`);
+    checkHealthchecks(compose, prometheusDir, [...SAMPLERS, 'otel-collector', 'prometheus-longterm', 'prometheus']);
 
     const since = Date.now();
     await steadyPhase(since);
