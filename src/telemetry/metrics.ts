@@ -103,6 +103,18 @@ export class RequestMetrics {
     gauge('fault_injection_added_latency_seconds', 'Latency the injected fault adds to the requests it hits.', (fault) => fault.addedLatencyMs / 1000);
   }
 
+  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails (read at scrape time). */
+  trackExemplarGate(enabled: () => boolean): void {
+    new client.Gauge({
+      name: 'exemplars_enabled',
+      help: 'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
+      registers: [this.registry, this.textRegistry],
+      collect() {
+        this.set(enabled() ? 1 : 0);
+      },
+    });
+  }
+
   /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
   regionLabel(region: string | undefined): string {
     if (region === undefined) return NO_REGION;
