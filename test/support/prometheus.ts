@@ -41,8 +41,11 @@ export class Prometheus extends PrometheusApi {
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
   }
 
-  /** Starts Prometheus scraping `target` (host:port) every `scrapeInterval`; `exemplarStorage` false leaves the flag off. */
-  static async start(options: { target: string; scrapeInterval?: string; exemplarStorage?: boolean }): Promise<Prometheus> {
+  /**
+   * Starts Prometheus scraping `target` (host:port) every `scrapeInterval`; `exemplarStorage` false leaves the flag
+   * off; `scrapeProtocols` replaces OpenMetrics-first (e.g. text only, as a misconfigured job would).
+   */
+  static async start(options: { target: string; scrapeInterval?: string; exemplarStorage?: boolean; scrapeProtocols?: string[] }): Promise<Prometheus> {
     const dataDir = mkdtempSync(join(tmpdir(), 'prometheus-test-'));
     const configFile = join(dataDir, 'prometheus.yml');
     writeFileSync(
@@ -59,7 +62,7 @@ export class Prometheus extends PrometheusApi {
         '    max_exemplars: 100000',
         'scrape_configs:',
         '  - job_name: exemplar-demo',
-        '    scrape_protocols: [OpenMetricsText1.0.0, PrometheusText0.0.4]',
+        `    scrape_protocols: [${(options.scrapeProtocols ?? ['OpenMetricsText1.0.0', 'PrometheusText0.0.4']).join(', ')}]`,
         '    static_configs:',
         `      - targets: ['${options.target}']`,
         '',
