@@ -166,6 +166,7 @@ describe('exemplar doctor', () => {
 
   it('bounds its lookups: a maximum per run, a concurrency, a timeout each', async () => {
     const before = store.lookups;
+    store.maxInFlight = 0;
     store.delayMs = 50;
     const sampled = await json('--max-lookups', '3', '--concurrency', '2');
     assert.equal(store.lookups - before, 3);
