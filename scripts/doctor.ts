@@ -237,7 +237,8 @@ export interface Resolution {
   readonly checked: number;
   readonly resolved: number;
   readonly unanswered: number;
-  readonly dangling: readonly { traceId: string; ageSeconds: number }[];
+  /** `timestamp`: when the exemplar was made (its first one for this trace), seconds since the epoch. */
+  readonly dangling: readonly { traceId: string; ageSeconds: number; timestamp: number }[];
   readonly result: CheckResult;
 }
 
@@ -260,7 +261,7 @@ export async function checkResolution(
   const step = Math.max(1, old.length / options.bounds.max);
   const sample = Array.from({ length: Math.min(old.length, options.bounds.max) }, (_, i) => old[Math.floor(i * step)]!);
   const lookups = await mapBounded(sample, options.bounds.concurrency, ([traceId]) => lookUpTrace(store, traceId, options.bounds.timeoutMs));
-  const dangling = sample.filter((_, i) => lookups[i] === 'missing').map(([traceId, timestamp]) => ({ traceId, ageSeconds: Math.round(now - timestamp) }));
+  const dangling = sample.filter((_, i) => lookups[i] === 'missing').map(([traceId, timestamp]) => ({ traceId, ageSeconds: Math.round(now - timestamp), timestamp }));
   const resolved = lookups.filter((lookup) => lookup === 'found').length;
   const unanswered = lookups.filter((lookup) => lookup === 'unanswered').length;
   const checked = sample.length;
