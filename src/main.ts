@@ -30,7 +30,9 @@ const { createExemplarPolicy, gateExemplars } = await import('./telemetry/exempl
 const { RequestMetrics } = await import('./telemetry/metrics.ts');
 
 let shuttingDown = false;
-const metrics = new RequestMetrics({ regions: config.metricRegions });
+// An exemplar is shown once its span reached the collector: a dot made just before the collector died never shows.
+const exportedSpans = tracing?.exportedSpans;
+const metrics = new RequestMetrics({ regions: config.metricRegions, exemplarShown: exportedSpans && ((spanId) => exportedSpans.has(spanId)) });
 const exportHealth = tracing?.exportHealth;
 metrics.trackExemplarGate(() => exportHealth?.healthy ?? true);
 const exemplarPolicy = createExemplarPolicy(config.exemplars);

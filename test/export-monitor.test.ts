@@ -3,7 +3,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { ExportHealth, MonitoredExporter } from '../src/telemetry/export-monitor.ts';
+import { ExportedSpans, ExportHealth, MonitoredExporter } from '../src/telemetry/export-monitor.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 
 /** An exporter whose outcome the test sets: it stands for the OTLP exporter, which is tested for real elsewhere. */
@@ -75,6 +75,27 @@ describe('export health (the exemplar gate)', () => {
     assert.equal(health.healthy, true);
     for (let i = 0; i < 3; i += 1) health.spanEnded();
     assert.equal(health.healthy, true, 'the queue had room again');
+  });
+});
+
+describe('exported spans (what /metrics may show an exemplar for)', () => {
+  const span = (spanId: string, exemplar: boolean) => ({ attributes: exemplar ? { exemplar: true } : {}, spanContext: () => ({ spanId }) }) as unknown as ReadableSpan;
+
+  it('holds the exemplar-marked spans of successful exports only', () => {
+    const { logger } = capturedLogger();
+    const inner = new ScriptedExporter();
+    const exported = new ExportedSpans();
+    const exporter = new MonitoredExporter(inner, logger, { exported });
+    exporter.export([span('1', true)], () => {});
+    inner.succeed = true;
+    exporter.export([span('2', true), span('3', false)], () => {});
+    assert.deepEqual(['1', '2', '3'].map((id) => exported.has(id)), [false, true, false]);
+  });
+
+  it('forgets the oldest beyond its capacity', () => {
+    const exported = new ExportedSpans(2);
+    exported.add(['a', 'b', 'c'].map((id) => span(id, true)));
+    assert.deepEqual(['a', 'b', 'c'].map((id) => exported.has(id)), [false, true, true]);
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { OPENMETRICS_ACCEPT, scrape, testApp } from './support/app.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -114,6 +115,21 @@ describe('/metrics', () => {
     for (const [name, prefix] of Object.entries(series)) {
       assert.equal(exemplarOf(exposition, prefix)?.traceId, first, `${name} keeps the first exemplar`);
     }
+  });
+
+  it('renders an exemplar only once its span is exported, keeping the sample itself', async () => {
+    const exported = new Set<string>();
+    const metrics = new RequestMetrics({ regions: [], processMetrics: false, exemplarShown: (spanId) => exported.has(spanId) });
+    const exemplar = { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) };
+    metrics.record({ method: 'GET', route: '/api/users', statusCode: 200, durationSeconds: 0.3, region: 'none', exemplar });
+    const line = (body: string) => body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_bucket{le="0.5"'))!;
+    const before = (await metrics.render(OPENMETRICS_ACCEPT)).body;
+    assert.match(line(before), /^http_request_duration_seconds_bucket\{[^}]*\} 1$/, 'the count, without the exemplar');
+    assert.doesNotMatch(before, /trace_id=/);
+    exported.add(exemplar.span_id);
+    const after = (await metrics.render(OPENMETRICS_ACCEPT)).body;
+    assert.match(line(after), / 1 # \{trace_id="a{32}",span_id="b{16}"\} 0\.3 \d+(\.\d+)?$/);
+    assert.equal(after.split('\n').filter((l) => l.includes(' # {')).length, 2, 'the histogram bucket and the request counter');
   });
 
   it('labels regions from baggage through the allow-list only, and never labels user_id', async () => {

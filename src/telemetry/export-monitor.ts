@@ -5,7 +5,35 @@
 import { TraceFlags } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { ATTR_EXEMPLAR } from './attributes.ts';
 import type { Logger } from './logger.ts';
+
+/**
+ * The span IDs of exemplar-marked spans the collector has accepted, the most recent `capacity` of them. /metrics
+ * shows an exemplar only once its span is here: one attached just before the collector died, while nobody could
+ * know yet, then never shows. The cost is that a dot appears after its span's batch export (every second).
+ */
+export class ExportedSpans {
+  private readonly ids = new Set<string>();
+  private readonly capacity: number;
+
+  constructor(capacity = 100_000) {
+    this.capacity = capacity;
+  }
+
+  add(spans: readonly ReadableSpan[]): void {
+    for (const span of spans) {
+      if (span.attributes[ATTR_EXEMPLAR] !== true) continue;
+      this.ids.add(span.spanContext().spanId);
+      // A Set iterates in insertion order: the first is the oldest.
+      if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
+    }
+  }
+
+  has(spanId: string): boolean {
+    return this.ids.has(spanId);
+  }
+}
 
 /**
  * Healthy while the last export succeeded, no export has been in flight for longer than `stallMs`, and the batch
@@ -99,21 +127,29 @@ export class MonitoredExporter implements SpanExporter {
   private failedSpans = 0;
   private lastWarningAt = Number.NEGATIVE_INFINITY;
   private readonly health: ExportHealth | undefined;
+  private readonly exported: ExportedSpans | undefined;
 
-  constructor(inner: SpanExporter, logger: Logger, options: { warnEveryMs?: number; now?: () => number; health?: ExportHealth } = {}) {
+  constructor(
+    inner: SpanExporter,
+    logger: Logger,
+    options: { warnEveryMs?: number; now?: () => number; health?: ExportHealth; exported?: ExportedSpans } = {},
+  ) {
     this.inner = inner;
     this.logger = logger;
     this.warnEveryMs = options.warnEveryMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.health = options.health;
+    this.exported = options.exported;
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     const finished = this.health?.exportStarted(spans.length);
     this.inner.export(spans, (result) => {
       const succeeded = result.code === ExportResultCode.SUCCESS;
-      if (succeeded) this.succeeded();
-      else this.failed(spans.length, result.error);
+      if (succeeded) {
+        this.exported?.add(spans);
+        this.succeeded();
+      } else this.failed(spans.length, result.error);
       finished?.(succeeded, result.error);
       resultCallback(result);
     });

@@ -49,9 +49,12 @@ export class RequestMetrics {
   private readonly duration: Histogram<RequestLabels>;
   private readonly requests: Counter<RequestLabels | 'region'>;
   private readonly errors: Counter<RequestLabels | 'error_type'>;
+  private readonly exemplarShown: ((spanId: string) => boolean) | undefined;
 
-  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean }) {
+  /** `exemplarShown`: when given, an exemplar is rendered only once it says yes for its span ID (span exported). */
+  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly exemplarShown?: (spanId: string) => boolean }) {
     this.regions = new Set(options.regions);
+    this.exemplarShown = options.exemplarShown;
     const registers = [this.registry];
     this.duration = new client.Histogram({
       name: 'http_request_duration_seconds',
@@ -135,9 +138,15 @@ export class RequestMetrics {
   /** OpenMetrics (with exemplars) when the Accept header asks for it, as Prometheus does; text 0.0.4 otherwise. */
   async render(accept: string | undefined): Promise<MetricsRenderResult> {
     const registry = acceptsOpenMetrics(accept) ? this.registry : this.textRegistry;
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    const body = await registry.metrics();
+    const shown = this.exemplarShown;
+    if (shown === undefined || registry !== this.registry) return { contentType: registry.contentType, body };
+    // The sample stays; only the exemplar of a span not yet exported goes (` # {labels} value timestamp`).
+    return { contentType: registry.contentType, body: body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string) => (shown(spanId) ? exemplar : '')) };
   }
 }
+
+const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\}[^\n]*/g;
 
 /** True when the Accept header lists application/openmetrics-text with a non-zero quality. */
 export function acceptsOpenMetrics(accept: string | undefined): boolean {

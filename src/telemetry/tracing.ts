@@ -15,7 +15,7 @@ import {
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Config } from '../config.ts';
-import { ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
+import { ExportedSpans, ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
 import type { Logger } from './logger.ts';
 
 export interface Tracing {
@@ -23,13 +23,16 @@ export interface Tracing {
   shutdown(): Promise<void>;
   /** Whether a span ending now can reach the collector: exemplars are attached only then. */
   readonly exportHealth: ExportHealth;
+  /** The exemplar-marked spans the collector accepted: /metrics shows only their exemplars. */
+  readonly exportedSpans: ExportedSpans;
 }
 
 const MAX_QUEUE_SIZE = 4096;
 
 export function startTracing(config: Config, logger: Logger): Tracing {
   const exportHealth = new ExportHealth(logger, { maxQueueSize: MAX_QUEUE_SIZE });
-  const exporter = new MonitoredExporter(new OTLPTraceExporter({ url: config.telemetry.otlpEndpoint }), logger, { health: exportHealth });
+  const exportedSpans = new ExportedSpans();
+  const exporter = new MonitoredExporter(new OTLPTraceExporter({ url: config.telemetry.otlpEndpoint }), logger, { health: exportHealth, exported: exportedSpans });
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.telemetry.serviceName,
@@ -51,7 +54,7 @@ export function startTracing(config: Config, logger: Logger): Tracing {
     logRecordProcessors: [],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown(), exportHealth };
+  return { shutdown: () => sdk.shutdown(), exportHealth, exportedSpans };
 }
 
 /** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */
