@@ -30,10 +30,13 @@ const { createExemplarPolicy, gateExemplars } = await import('./telemetry/exempl
 const { RequestMetrics } = await import('./telemetry/metrics.ts');
 
 let shuttingDown = false;
-// An exemplar is shown once its span reached the collector: a dot made just before the collector died never shows.
-const exportedSpans = tracing?.exportedSpans;
-const metrics = new RequestMetrics({ regions: config.metricRegions, exemplarShown: exportedSpans && ((spanId) => exportedSpans.has(spanId)) });
 const exportHealth = tracing?.exportHealth;
+const exportedSpans = tracing?.exportedSpans;
+// Exemplars made before the service noticed a failure show only if their span got through: no dot to a lost trace.
+const metrics = new RequestMetrics({
+  regions: config.metricRegions,
+  exemplarShown: exportHealth && exportedSpans && ((spanId, timestampMs) => !exportHealth.doubts(timestampMs) || exportedSpans.has(spanId)),
+});
 metrics.trackExemplarGate(() => exportHealth?.healthy ?? true);
 const exemplarPolicy = createExemplarPolicy(config.exemplars);
 const app = createApp({

@@ -62,6 +62,23 @@ describe('export health (the exemplar gate)', () => {
     assert.equal(health.healthy, true, 'the retry got through');
   });
 
+  it('doubts the exemplars made between the last good batch and the return of health', () => {
+    const { logger } = capturedLogger();
+    let now = 1000;
+    const health = new ExportHealth(logger, { maxQueueSize: 100, stallMs: 1000, now: () => now });
+    health.exportStarted(1)(true); // a good batch taken at 1000
+    now = 2000;
+    const failing = health.exportStarted(1); // taken at 2000, will fail
+    now = 3500;
+    assert.equal(health.healthy, false, 'noticed at 3500: stalled');
+    assert.deepEqual([999, 1000, 1001, 3500, 9000].map((ms) => health.doubts(ms)), [false, false, true, true, true]);
+    failing(false);
+    now = 9000;
+    health.exportStarted(1)(true);
+    assert.equal(health.healthy, true);
+    assert.deepEqual([1001, 9000, 9001].map((ms) => health.doubts(ms)), [true, true, false], 'the doubt ends when health returns');
+  });
+
   it('closes when the batch queue drops a span, as BatchSpanProcessor does when full, until an export succeeds', () => {
     const { logger } = capturedLogger();
     const health = new ExportHealth(logger, { maxQueueSize: 3 });

@@ -117,19 +117,23 @@ describe('/metrics', () => {
     }
   });
 
-  it('renders an exemplar only once its span is exported, keeping the sample itself', async () => {
-    const exported = new Set<string>();
-    const metrics = new RequestMetrics({ regions: [], processMetrics: false, exemplarShown: (spanId) => exported.has(spanId) });
+  it('renders an exemplar only if exemplarShown says so for its span and time, keeping the sample itself', async () => {
+    const asked: [string, number][] = [];
+    let show = false;
+    const metrics = new RequestMetrics({ regions: [], processMetrics: false, exemplarShown: (spanId, timestampMs) => (asked.push([spanId, timestampMs]), show) });
     const exemplar = { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) };
+    const madeAt = Date.now();
     metrics.record({ method: 'GET', route: '/api/users', statusCode: 200, durationSeconds: 0.3, region: 'none', exemplar });
     const line = (body: string) => body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_bucket{le="0.5"'))!;
-    const before = (await metrics.render(OPENMETRICS_ACCEPT)).body;
-    assert.match(line(before), /^http_request_duration_seconds_bucket\{[^}]*\} 1$/, 'the count, without the exemplar');
-    assert.doesNotMatch(before, /trace_id=/);
-    exported.add(exemplar.span_id);
-    const after = (await metrics.render(OPENMETRICS_ACCEPT)).body;
-    assert.match(line(after), / 1 # \{trace_id="a{32}",span_id="b{16}"\} 0\.3 \d+(\.\d+)?$/);
-    assert.equal(after.split('\n').filter((l) => l.includes(' # {')).length, 2, 'the histogram bucket and the request counter');
+    const hidden = (await metrics.render(OPENMETRICS_ACCEPT)).body;
+    assert.match(line(hidden), /^http_request_duration_seconds_bucket\{[^}]*\} 1$/, 'the count, without the exemplar');
+    assert.doesNotMatch(hidden, /trace_id=/);
+    assert.equal(asked[0]![0], exemplar.span_id);
+    assert.ok(Math.abs(asked[0]![1] - madeAt) < 1000, 'asked with the time the exemplar was made, in ms');
+    show = true;
+    const shown = (await metrics.render(OPENMETRICS_ACCEPT)).body;
+    assert.match(line(shown), / 1 # \{trace_id="a{32}",span_id="b{16}"\} 0\.3 \d+(\.\d+)?$/);
+    assert.equal(shown.split('\n').filter((l) => l.includes(' # {')).length, 2, 'the histogram bucket and the request counter');
   });
 
   it('labels regions from baggage through the allow-list only, and never labels user_id', async () => {

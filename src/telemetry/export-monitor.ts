@@ -9,9 +9,8 @@ import { ATTR_EXEMPLAR } from './attributes.ts';
 import type { Logger } from './logger.ts';
 
 /**
- * The span IDs of exemplar-marked spans the collector has accepted, the most recent `capacity` of them. /metrics
- * shows an exemplar only once its span is here: one attached just before the collector died, while nobody could
- * know yet, then never shows. The cost is that a dot appears after its span's batch export (every second).
+ * The span IDs of exemplar-marked spans the collector has accepted, the most recent `capacity` of them: of the
+ * exemplars attached before anyone could know export was failing, /metrics shows only those whose span got through.
  */
 export class ExportedSpans {
   private readonly ids = new Set<string>();
@@ -53,6 +52,13 @@ export class ExportHealth {
   /** Spans waiting in the batch processor's queue, counted as it counts them. */
   private queued = 0;
   private reportedHealthy = true;
+  /** When the latest export that succeeded took its spans: spans that ended later were in no successful batch. */
+  private lastGoodBatchAt = Number.NEGATIVE_INFINITY;
+  /**
+   * From the last good batch to the return of health, most recent last: an exemplar made in one of these may point
+   * at a lost span, because the service learns of a failure up to the stall limit (plus a batch) after it began.
+   */
+  private readonly doubtful: { from: number; to: number }[] = [];
 
   constructor(logger: Logger, options: { maxQueueSize: number; stallMs?: number; now?: () => number }) {
     this.logger = logger;
@@ -72,10 +78,21 @@ export class ExportHealth {
     const healthy = reason === undefined;
     if (healthy !== this.reportedHealthy) {
       this.reportedHealthy = healthy;
-      if (healthy) this.logger.info('exemplars resumed: a span export succeeded');
-      else this.logger.warn({ reason }, 'exemplars paused: span export is failing, so no exemplar points at a trace that cannot arrive');
+      if (healthy) {
+        this.doubtful.at(-1)!.to = this.now();
+        this.logger.info('exemplars resumed: a span export succeeded');
+      } else {
+        this.doubtful.push({ from: this.lastGoodBatchAt, to: Number.POSITIVE_INFINITY });
+        if (this.doubtful.length > 100) this.doubtful.shift();
+        this.logger.warn({ reason }, 'exemplars paused: span export is failing, so no exemplar points at a trace that cannot arrive');
+      }
     }
     return healthy;
+  }
+
+  /** Whether an exemplar made at `timestampMs` may point at a span lost in a failure noticed only later. */
+  doubts(timestampMs: number): boolean {
+    return this.doubtful.some(({ from, to }) => timestampMs > from && timestampMs <= to);
   }
 
   /** A sampled span entered the batch processor: queued, or dropped when the queue is full (as BatchSpanProcessor does). */
@@ -91,6 +108,7 @@ export class ExportHealth {
     this.inFlight.add(entry);
     return (succeeded, error) => {
       this.inFlight.delete(entry);
+      if (succeeded) this.lastGoodBatchAt = Math.max(this.lastGoodBatchAt, entry.startedAt);
       this.failure = succeeded ? undefined : `export failed: ${error?.message ?? 'unknown error'}`;
       void this.healthy; // logs the change now rather than at the next request
     };

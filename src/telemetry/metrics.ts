@@ -49,10 +49,10 @@ export class RequestMetrics {
   private readonly duration: Histogram<RequestLabels>;
   private readonly requests: Counter<RequestLabels | 'region'>;
   private readonly errors: Counter<RequestLabels | 'error_type'>;
-  private readonly exemplarShown: ((spanId: string) => boolean) | undefined;
+  private readonly exemplarShown: ExemplarShown | undefined;
 
-  /** `exemplarShown`: when given, an exemplar is rendered only once it says yes for its span ID (span exported). */
-  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly exemplarShown?: (spanId: string) => boolean }) {
+  /** `exemplarShown`: when given, an exemplar is rendered only if it says yes (see ExemplarShown). */
+  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly exemplarShown?: ExemplarShown }) {
     this.regions = new Set(options.regions);
     this.exemplarShown = options.exemplarShown;
     const registers = [this.registry];
@@ -141,12 +141,16 @@ export class RequestMetrics {
     const body = await registry.metrics();
     const shown = this.exemplarShown;
     if (shown === undefined || registry !== this.registry) return { contentType: registry.contentType, body };
-    // The sample stays; only the exemplar of a span not yet exported goes (` # {labels} value timestamp`).
-    return { contentType: registry.contentType, body: body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string) => (shown(spanId) ? exemplar : '')) };
+    // The sample stays; only a doubtful exemplar goes (` # {labels} value timestamp`).
+    const filtered = body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string, timestamp: string) => (shown(spanId, Number(timestamp) * 1000) ? exemplar : ''));
+    return { contentType: registry.contentType, body: filtered };
   }
 }
 
-const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\}[^\n]*/g;
+/** Whether to render the exemplar of span `spanId` made at `timestampMs` (false: its span may be lost). */
+export type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
+
+const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\} \S+ (\S+)/g;
 
 /** True when the Accept header lists application/openmetrics-text with a non-zero quality. */
 export function acceptsOpenMetrics(accept: string | undefined): boolean {
