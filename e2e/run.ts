@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { prometheusTargets } from '../scripts/dashboard.ts';
 import { checkDashboardAnnotations } from './dashboard.ts';
+import { checkCoverage, checkResolution, checkStorage, lookUpTrace, type StoredExemplar, storedExemplars, type TraceStore } from '../scripts/doctor.ts';
+import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import type { Sample } from '../scripts/load.ts';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
@@ -18,6 +20,7 @@ import { resolvedCompose, type ResolvedCompose } from '../test/support/compose.t
 import { stopChild } from '../test/support/process.ts';
 import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
 import { reportPeakRss, watchPeakRss } from './memory.ts';
+import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WORK = join(ROOT, '.e2e');
@@ -28,6 +31,8 @@ const HOSTS_MARK = '# exemplar-demo e2e (e2e/run.ts)';
 const PROMETHEUS = 'http://prometheus:9090';
 const TRACE_STORE = 'http://tempo:16686';
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+export const prometheus = new PrometheusApi(PROMETHEUS);
+const traceStore: TraceStore = { api: 'jaeger', url: TRACE_STORE };
 /** Requests at least this slow are "slow": the Collector keeps them, and the exemplar policy marks them. */
 const SLOW_SECONDS = 0.5;
 const LOAD_SECONDS = 40;
@@ -93,35 +98,7 @@ export const peer = (name: string) => execFileSync(join(ROOT, 'scripts/peers.sh'
 
 // ---------------------------------------------------------------------------------------------- queries
 
-export async function promApi<T>(path: string, prometheus = PROMETHEUS): Promise<T> {
-  const body = (await (await fetch(`${prometheus}${path}`)).json()) as { status: string; data: T; error?: string };
-  if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error}`);
-  return body.data;
-}
-
-export interface StoredExemplar {
-  series: Record<string, string>;
-  traceId: string;
-  value: number;
-  timestamp: number;
-}
-
-export async function storedExemplars(selector: string, sinceSeconds: number, prometheus = PROMETHEUS): Promise<StoredExemplar[]> {
-  const end = Date.now() / 1000 + 60;
-  const data = await promApi<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]>(
-    `/api/v1/query_exemplars?query=${encodeURIComponent(selector)}&start=${end - 60 - sinceSeconds}&end=${end}`,
-    prometheus,
-  );
-  return data.flatMap((entry) =>
-    entry.exemplars.map((exemplar) => ({ series: entry.seriesLabels, traceId: exemplar.labels.trace_id!, value: Number(exemplar.value), timestamp: exemplar.timestamp })),
-  );
-}
-
-export async function traceFound(traceId: string): Promise<boolean> {
-  const response = await fetch(`${TRACE_STORE}/api/traces/${traceId}`);
-  await response.arrayBuffer();
-  return response.ok;
-}
+export const traceFound = async (traceId: string): Promise<boolean> => (await lookUpTrace(traceStore, traceId, 5000)) === 'found';
 
 type StoredSpan = { operationName: string; tags: { key: string; value: unknown }[] };
 
@@ -176,7 +153,10 @@ export function check(condition: boolean, message: string): void {
 }
 
 async function checkExemplarsStored(): Promise<StoredExemplar[]> {
-  const exemplars = await storedExemplars('{job="exemplar-demo", __name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}', 600);
+  const exemplars = await storedExemplars(prometheus, '{job="exemplar-demo", __name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}', 600);
+  const histogram = exemplars.filter((e) => e.series.__name__ === 'http_request_duration_seconds_bucket');
+  const storage = await checkStorage(prometheus, 'http_request_duration_seconds', histogram, 10);
+  check(storage.verdict === 'pass', `1. ${storage.summary}`);
   const has = (name: string, route?: string) => exemplars.some((e) => e.series.__name__ === name && (route === undefined || e.series.route === route));
   check(has('http_request_duration_seconds_bucket', '/api/users'), '1. exemplars on the /api/users latency histogram');
   check(has('http_request_duration_seconds_bucket', '/api/orders'), '1. exemplars on the /api/orders latency histogram');
@@ -185,12 +165,11 @@ async function checkExemplarsStored(): Promise<StoredExemplar[]> {
 }
 
 export async function checkExemplarsResolve(exemplars: StoredExemplar[], samples: Sample[], figures: Figures): Promise<void> {
-  const traceIds = [...new Set(exemplars.map((e) => e.traceId))];
-  const found = await Promise.all(traceIds.map(traceFound));
-  const resolved = found.filter(Boolean).length;
-  figures.exemplarsChecked = traceIds.length;
-  figures.exemplarsResolvedPercent = (100 * resolved) / Math.max(1, traceIds.length);
-  check(traceIds.length > 0 && resolved === traceIds.length, `2. ${resolved} of ${traceIds.length} exemplar traces found in the trace store by ID`);
+  // Every exemplar's trace looked up by ID with the doctor's code; the run waited past the tail-sampling decision.
+  const resolution = await checkResolution(exemplars, traceStore, { pendingSeconds: 0, bounds: { max: 10_000, concurrency: 8, timeoutMs: 5000 } });
+  figures.exemplarsChecked = resolution.checked;
+  figures.exemplarsResolvedPercent = (100 * resolution.resolved) / Math.max(1, resolution.checked);
+  check(resolution.checked > 0 && resolution.result.verdict === 'pass', `2. exemplar traces: ${resolution.result.summary}`);
 
   // Ordinary requests: fast, successful. Exemplar-marked ones are always kept, so they are left out of the share.
   const ordinary = samples.filter((sample) => sample.status === 200 && sample.seconds < SLOW_SECONDS && sample.traceId !== undefined);
@@ -201,43 +180,13 @@ export async function checkExemplarsResolve(exemplars: StoredExemplar[], samples
   check(ordinary.length - marked >= 300 && share >= 0.05 && share <= 0.16, `2. ordinary traces kept: ${(100 * share).toFixed(1)}% of ${ordinary.length - marked} (configured 10%)`);
 }
 
-/** From Prometheus's own raw samples: every scrape interval in which a slow request was counted holds a slow exemplar. */
+/** Every scrape interval in which a slow request was counted holds a slow exemplar (the doctor's coverage check). */
 async function checkSlowWindows(exemplars: StoredExemplar[], figures: Figures): Promise<void> {
-  const { result: series } = await promApi<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(
-    `/api/v1/query?query=${encodeURIComponent(`http_request_duration_seconds_bucket{job="exemplar-demo", le=~"0.5|\\\\+Inf"}[10m]`)}`,
-  );
-  const key = (labels: Record<string, string>) => `${labels.route} ${labels.status_code}`;
-  const byKey = new Map<string, Map<number, { fast?: number; all?: number }>>();
-  for (const { metric, values } of series) {
-    const points = byKey.get(key(metric)) ?? new Map<number, { fast?: number; all?: number }>();
-    byKey.set(key(metric), points);
-    for (const [timestamp, value] of values) {
-      const point = points.get(timestamp) ?? {};
-      if (metric.le === '+Inf') point.all = Number(value);
-      else point.fast = Number(value);
-      points.set(timestamp, point);
-    }
-  }
-  let windows = 0;
-  let covered = 0;
-  for (const [seriesKey, points] of byKey) {
-    const ordered = [...points.entries()].filter(([, p]) => p.all !== undefined && p.fast !== undefined).sort(([a], [b]) => a - b);
-    for (let i = 1; i < ordered.length; i += 1) {
-      const [from, before] = ordered[i - 1]!;
-      const [to, after] = ordered[i]!;
-      if (after.all! - after.fast! <= before.all! - before.fast!) continue;
-      windows += 1;
-      // An observation made while a scrape renders lands just after the scrape's timestamp: 1 s of slack.
-      const slowExemplar = exemplars.some(
-        (e) => e.series.__name__ === 'http_request_duration_seconds_bucket' && key(e.series) === seriesKey && e.value >= SLOW_SECONDS && e.timestamp > from && e.timestamp <= to + 1,
-      );
-      if (slowExemplar) covered += 1;
-      else console.log(`      no slow exemplar for ${seriesKey} between ${new Date(from * 1000).toISOString()} and ${new Date(to * 1000).toISOString()}`);
-    }
-  }
-  figures.windowsWithSlow = windows;
-  figures.windowsWithSlowExemplar = covered;
-  check(windows > 0 && covered === windows, `3. ${covered} of ${windows} scrape intervals with slow requests hold a slow exemplar`);
+  const coverage = await checkCoverage(prometheus, 'http_request_duration_seconds', exemplars, { slowSeconds: SLOW_SECONDS, windowMinutes: 10 });
+  for (const line of coverage.details ?? []) console.log(`      no slow exemplar for ${line}`);
+  figures.windowsWithSlow = coverage.windows;
+  figures.windowsWithSlowExemplar = coverage.covered;
+  check(coverage.windows > 0 && coverage.verdict === 'pass', `3. ${coverage.summary}`);
 }
 
 /** Each service's own healthcheck, as docker-compose.yml (or the app's Dockerfile) states it, passes against it. */
@@ -263,8 +212,7 @@ async function checkExpressions(figures: Figures): Promise<void> {
   let withData = 0;
   for (const { source, expr } of [...dashboard, ...rules]) {
     const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$route', '.+');
-    const result = await promApi<{ result: unknown[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
-    if (result.result.length > 0) withData += 1;
+    if ((await prometheus.query(promql)).length > 0) withData += 1;
     else console.log(`      no data: ${source}: ${promql}`);
   }
   figures.expressions = dashboard.length + rules.length;
@@ -345,6 +293,7 @@ async function main(): Promise<number> {
     expressions: 0,
     timeToTraceSeconds: [],
   };
+  let faultFigures: FaultFigures[] = [];
   try {
     const { compose, prometheusDir, launch } = composeStack([], programs, volumeDirs);
     const traceStore = new Program('tempo-stand-in-jaeger', join(jaegerDir, 'jaeger'), ['--config', join(ROOT, 'e2e/jaeger.yaml')]);
@@ -374,11 +323,11 @@ async function main(): Promise<number> {
     await checkServiceMapSpans(samples);
     await checkExpressions(figures);
     await checkDashboardAnnotations(PROMETHEUS, samples, check);
-    const up = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('up')}`);
-    const upJobs = up.result.filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
+    const upJobs = (await prometheus.query('up')).filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
     check(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `Prometheus scrapes the service, the Collector's own metrics and itself (up: ${upJobs.sort().join(', ')})`);
     console.log('n/a   5. Tempo span metrics and service graph through remote write: Tempo cannot run here (see README)');
     await measureTimeToTrace(figures);
+    faultFigures = await runDoctorScenarios(check, exemplars, LOGS);
   } finally {
     for (const program of programs.reverse()) await program.stop();
     unmapHosts();
@@ -391,6 +340,9 @@ async function main(): Promise<number> {
       `ordinary traces kept ${figures.ordinaryKeptPercent.toFixed(1)}%, slow windows with a slow exemplar ${figures.windowsWithSlowExemplar}/${figures.windowsWithSlow}, ` +
       `expressions with data ${figures.expressionsWithData}/${figures.expressions}, time to trace median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s max ${sorted.at(-1)?.toFixed(1)} s`,
   );
+  for (const { scenario, slices } of faultFigures) {
+    console.log(`${scenario}: ${slices.map((s) => `${s.name} ${s.resolved}/${s.checked} resolve, ${s.dangling} dangling`).join('; ')}`);
+  }
   console.log(`e2e: ${passed} passed, ${failures.length} failed`);
   if (failures.length > 0) {
     console.log(`the programs' logs are in ${LOGS}`);

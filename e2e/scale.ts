@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
+import { type StoredExemplar, storedExemplars } from '../scripts/doctor.ts';
 import type { Sample } from '../scripts/load.ts';
+import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import {
   ADMIN_TOKEN,
   check,
@@ -25,16 +27,15 @@ import {
   passed,
   peer,
   Program,
-  promApi,
   ROOT,
-  type StoredExemplar,
-  storedExemplars,
   traceFound,
   WORK,
 } from './run.ts';
 
 const LONGTERM = 'http://prometheus-longterm:9090';
 const SCRAPING = 'http://prometheus:9090';
+const longterm = new PrometheusApi(LONGTERM);
+const scraping = new PrometheusApi(SCRAPING);
 const SAMPLERS = ['otel-sampler-1', 'otel-sampler-2'] as const;
 const KILLED = SAMPLERS[1];
 const EXEMPLAR_SELECTOR = '{job="exemplar-demo", __name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}';
@@ -97,9 +98,8 @@ async function load(seconds: number, samplesFile: string, spike: string[]): Prom
 const mustKeep = (sample: Sample) => sample.traceId !== undefined && (sample.status !== 200 || sample.seconds >= SLOW_SECONDS);
 const percent = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)}%`;
 
-async function counterBy(query: string, prometheus = SCRAPING): Promise<Map<string, number>> {
-  const { result } = await promApi<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`, prometheus);
-  return new Map(result.map((sample) => [sample.metric.instance ?? '', Number(sample.value[1])]));
+async function counterBy(query: string): Promise<Map<string, number>> {
+  return new Map((await scraping.query(query)).map((sample) => [sample.metric.instance ?? '', Number(sample.value[1])]));
 }
 
 // ---------------------------------------------------------------------------------------------- phases
@@ -122,7 +122,7 @@ async function steadyPhase(since: number): Promise<void> {
     `7. spans accepted by each sampler (its own otelcol_receiver_accepted_spans): ${SAMPLERS.map((name, index) => `${name} ${accepted.get(`${name}:8888`)} (${(100 * shares[index]!).toFixed(1)}%)`).join(', ')}; gateway received ${gateway}`,
   );
 
-  const exemplars = await storedExemplars(EXEMPLAR_SELECTOR, (Date.now() - since) / 1000, LONGTERM);
+  const exemplars = await storedExemplars(longterm, EXEMPLAR_SELECTOR, (Date.now() - since) / 1000);
   console.log(`      ${exemplars.length} exemplars in the long-term Prometheus (remote write)`);
   const figures = { timeToTraceSeconds: [] } as unknown as Figures;
   await checkExemplarsResolve(exemplars, samples, figures);
@@ -177,8 +177,9 @@ async function killPhase(launch: (name: string, logName: string) => Program, sam
   const downStored = down.filter((sample) => found.get(sample.traceId!)).length;
   check(down.length > 0 && downStored === down.length, `8. error/slow traces routed to ${KILLED} while it was down, held in the gateway's queue and delivered when it came back: ${downStored} of ${down.length}`);
 
-  const exemplars = await storedExemplars(EXEMPLAR_SELECTOR, (Date.now() - started) / 1000, LONGTERM);
-  const inPhase = [...new Map(exemplars.filter((e) => e.timestamp * 1000 >= started).map((e) => [e.traceId, e])).values()];
+  const exemplars = await storedExemplars(longterm, EXEMPLAR_SELECTOR, (Date.now() - started) / 1000);
+  const withTrace = exemplars.filter((e): e is StoredExemplar & { traceId: string } => e.traceId !== undefined && e.timestamp * 1000 >= started);
+  const inPhase = [...new Map(withTrace.map((e) => [e.traceId, e])).values()];
   const resolved = await Promise.all(inPhase.map((e) => traceFound(e.traceId)));
   const unresolved = inPhase.filter((_, index) => !resolved[index]);
   const atKill = (e: StoredExemplar) => `${((e.timestamp * 1000 - killedAt) / 1000).toFixed(1)} s`;
@@ -195,12 +196,12 @@ async function killPhase(launch: (name: string, logName: string) => Program, sam
 /** Remote write carries every exemplar: the long-term store holds the scraping Prometheus's exemplars, no more, no less. */
 async function compareStores(since: number): Promise<void> {
   const windowEnd = Date.now() / 1000 - 10; // remote write sends within seconds; leave the last 10 s out
-  const keyed = async (prometheus: string) =>
-    (await storedExemplars(EXEMPLAR_SELECTOR, (Date.now() - since) / 1000, prometheus))
+  const keyed = async (prometheus: PrometheusApi) =>
+    (await storedExemplars(prometheus, EXEMPLAR_SELECTOR, (Date.now() - since) / 1000))
       .filter((e) => e.timestamp >= since / 1000 && e.timestamp < windowEnd)
       .map((e) => `${e.series.__name__}{route=${e.series.route},status_code=${e.series.status_code},le=${e.series.le}} ${e.traceId} ${e.timestamp}`)
       .sort();
-  const [scraped, remote] = await Promise.all([keyed(SCRAPING), keyed(LONGTERM)]);
+  const [scraped, remote] = await Promise.all([keyed(scraping), keyed(longterm)]);
   const traceIds = (keys: string[]) => new Set(keys.map((key) => key.split(' ')[1]));
   const sameIds = traceIds(scraped).size === traceIds(remote).size && [...traceIds(scraped)].every((id) => traceIds(remote).has(id));
   check(

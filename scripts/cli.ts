@@ -14,6 +14,16 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   }
 }
 
+/** A failure the command explains to the user in one sentence, with its own exit code. */
+export class Explained extends Error {
+  override name = 'Explained';
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
 /** A number flag within [min, max], or a UsageError naming it. */
 export function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -30,7 +40,10 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 export const milliseconds = (seconds: number): string => (Number.isNaN(seconds) ? '-' : `${(seconds * 1000).toFixed(0)} ms`);
 
-/** Runs a script's main: --help prints the usage, a UsageError exits 2 with its message and the usage. */
+/**
+ * Runs a script's main: --help prints the usage, a UsageError exits 2 with its message and the usage, an Explained
+ * error exits with its own code and message.
+ */
 export function run(main: () => Promise<number>, usage: string): void {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(usage);
@@ -42,6 +55,10 @@ export function run(main: () => Promise<number>, usage: string): void {
       if (error instanceof UsageError) {
         console.error(`${error.message}\n\n${usage}`);
         process.exit(2);
+      }
+      if (error instanceof Explained) {
+        console.error(error.message);
+        process.exit(error.exitCode);
       }
       console.error(error);
       process.exit(1);

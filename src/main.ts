@@ -26,16 +26,26 @@ if (config.telemetry.enabled) {
 
 const { createApp } = await import('./http/app.ts');
 const { startServer } = await import('./http/server.ts');
-const { createExemplarPolicy } = await import('./telemetry/exemplar-policy.ts');
+const { createExemplarPolicy, gateExemplars } = await import('./telemetry/exemplar-policy.ts');
 const { RequestMetrics } = await import('./telemetry/metrics.ts');
 
 let shuttingDown = false;
+const exportHealth = tracing?.exportHealth;
+const exportedSpans = tracing?.exportedSpans;
+// Exemplars made before the service noticed a failure show only if their span got through: no dot to a lost trace.
+const metrics = new RequestMetrics({
+  regions: config.metricRegions,
+  exemplarShown: exportHealth && exportedSpans && ((spanId, timestampMs) => !exportHealth.doubts(timestampMs) || exportedSpans.has(spanId)),
+});
+metrics.trackExemplarGate(() => exportHealth?.healthy ?? true);
+const exemplarPolicy = createExemplarPolicy(config.exemplars);
 const app = createApp({
   config,
   tracer: trace.getTracer('exemplar-demo'),
   propagator: propagation,
-  metrics: new RequestMetrics({ regions: config.metricRegions }),
-  exemplarPolicy: createExemplarPolicy(config.exemplars),
+  metrics,
+  // No exemplar while spans cannot reach the collector: each one would open "trace not found".
+  exemplarPolicy: exportHealth === undefined ? exemplarPolicy : gateExemplars(exemplarPolicy, () => exportHealth.healthy),
   logger,
   // Ready once tracing runs (or was switched off on purpose) and until shutdown begins.
   isReady: () => (tracing !== undefined || !config.telemetry.enabled) && !shuttingDown,

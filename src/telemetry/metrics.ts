@@ -49,9 +49,12 @@ export class RequestMetrics {
   private readonly duration: Histogram<RequestLabels>;
   private readonly requests: Counter<RequestLabels | 'region'>;
   private readonly errors: Counter<RequestLabels | 'error_type'>;
+  private readonly exemplarShown: ExemplarShown | undefined;
 
-  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean }) {
+  /** `exemplarShown`: when given, an exemplar is rendered only if it says yes (see ExemplarShown). */
+  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly exemplarShown?: ExemplarShown }) {
     this.regions = new Set(options.regions);
+    this.exemplarShown = options.exemplarShown;
     const registers = [this.registry];
     this.duration = new client.Histogram({
       name: 'http_request_duration_seconds',
@@ -103,6 +106,18 @@ export class RequestMetrics {
     gauge('fault_injection_added_latency_seconds', 'Latency the injected fault adds to the requests it hits.', (fault) => fault.addedLatencyMs / 1000);
   }
 
+  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails (read at scrape time). */
+  trackExemplarGate(enabled: () => boolean): void {
+    new client.Gauge({
+      name: 'exemplars_enabled',
+      help: 'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
+      registers: [this.registry, this.textRegistry],
+      collect() {
+        this.set(enabled() ? 1 : 0);
+      },
+    });
+  }
+
   /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
   regionLabel(region: string | undefined): string {
     if (region === undefined) return NO_REGION;
@@ -123,9 +138,19 @@ export class RequestMetrics {
   /** OpenMetrics (with exemplars) when the Accept header asks for it, as Prometheus does; text 0.0.4 otherwise. */
   async render(accept: string | undefined): Promise<MetricsRenderResult> {
     const registry = acceptsOpenMetrics(accept) ? this.registry : this.textRegistry;
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    const body = await registry.metrics();
+    const shown = this.exemplarShown;
+    if (shown === undefined || registry !== this.registry) return { contentType: registry.contentType, body };
+    // The sample stays; only a doubtful exemplar goes (` # {labels} value timestamp`).
+    const filtered = body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string, timestamp: string) => (shown(spanId, Number(timestamp) * 1000) ? exemplar : ''));
+    return { contentType: registry.contentType, body: filtered };
   }
 }
+
+/** Whether to render the exemplar of span `spanId` made at `timestampMs` (false: its span may be lost). */
+export type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
+
+const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\} \S+ (\S+)/g;
 
 /** True when the Accept header lists application/openmetrics-text with a non-zero quality. */
 export function acceptsOpenMetrics(accept: string | undefined): boolean {

@@ -18,16 +18,27 @@ import {
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Config } from '../config.ts';
-import { MonitoredExporter } from './export-monitor.ts';
+import { ExportedSpans, ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
 import type { Logger } from './logger.ts';
 
 export interface Tracing {
   /** Flushes every finished span to the exporter, then stops the SDK. */
   shutdown(): Promise<void>;
+  /** Whether a span ending now can reach the collector: exemplars are attached only then. */
+  readonly exportHealth: ExportHealth;
+  /** The exemplar-marked spans the collector accepted: /metrics shows only their exemplars. */
+  readonly exportedSpans: ExportedSpans;
 }
 
+const MAX_QUEUE_SIZE = 4096;
+
 export function startTracing(config: Config, logger: Logger): Tracing {
-  const exporter = new MonitoredExporter(createOtlpExporter(config.telemetry.otlpProtocol, config.telemetry.otlpEndpoint), logger);
+  const exportHealth = new ExportHealth(logger, { maxQueueSize: MAX_QUEUE_SIZE });
+  const exportedSpans = new ExportedSpans();
+  const exporter = new MonitoredExporter(createOtlpExporter(config.telemetry.otlpProtocol, config.telemetry.otlpEndpoint), logger, {
+    health: exportHealth,
+    exported: exportedSpans,
+  });
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.telemetry.serviceName,
@@ -36,7 +47,11 @@ export function startTracing(config: Config, logger: Logger): Tracing {
     }),
     sampler: createSampler(config.telemetry.sampler, config.telemetry.samplerRatio),
     // A bounded queue, dropped when full: a slow or absent collector never holds a request up.
-    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
+    // The watcher counts what enters the batch queue, so the export health knows when the queue drops spans.
+    spanProcessors: [
+      new QueueWatcher(exportHealth),
+      new BatchSpanProcessor({ exporter, maxQueueSize: MAX_QUEUE_SIZE, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }),
+    ],
     // Server spans come from our Hono middleware, which knows the route template; the HTTP instrumentation is
     // kept for outgoing calls only, so a downstream HTTP call joins the trace without a second server span.
     instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })],
@@ -45,7 +60,7 @@ export function startTracing(config: Config, logger: Logger): Tracing {
     logRecordProcessors: [],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  return { shutdown: () => sdk.shutdown(), exportHealth, exportedSpans };
 }
 
 /** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. Given a URL, the HTTP exporter sends to exactly that URL, so the

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PrometheusApi } from '../../scripts/prometheus-api.ts';
 import { stopChild } from './process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,32 +27,25 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-export interface Exemplar {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: string;
-  readonly timestamp: number;
-}
-export interface ExemplarSeries {
-  readonly seriesLabels: Readonly<Record<string, string>>;
-  readonly exemplars: readonly Exemplar[];
-}
-
-export class Prometheus {
-  readonly url: string;
+/** A Prometheus process of its own, read through the project's one API client. */
+export class Prometheus extends PrometheusApi {
   private readonly child: ChildProcess;
   private readonly dataDir: string;
   output = '';
 
   private constructor(url: string, child: ChildProcess, dataDir: string) {
-    this.url = url;
+    super(url);
     this.child = child;
     this.dataDir = dataDir;
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
   }
 
-  /** Starts Prometheus scraping `target` (host:port) every `scrapeInterval`; `exemplarStorage` false leaves the flag off. */
-  static async start(options: { target: string; scrapeInterval?: string; exemplarStorage?: boolean }): Promise<Prometheus> {
+  /**
+   * Starts Prometheus scraping `target` (host:port) every `scrapeInterval`; `exemplarStorage` false leaves the flag
+   * off; `scrapeProtocols` replaces OpenMetrics-first (e.g. text only, as a misconfigured job would).
+   */
+  static async start(options: { target: string; scrapeInterval?: string; exemplarStorage?: boolean; scrapeProtocols?: string[] }): Promise<Prometheus> {
     const dataDir = mkdtempSync(join(tmpdir(), 'prometheus-test-'));
     const configFile = join(dataDir, 'prometheus.yml');
     writeFileSync(
@@ -68,7 +62,7 @@ export class Prometheus {
         '    max_exemplars: 100000',
         'scrape_configs:',
         '  - job_name: exemplar-demo',
-        '    scrape_protocols: [OpenMetricsText1.0.0, PrometheusText0.0.4]',
+        `    scrape_protocols: [${(options.scrapeProtocols ?? ['OpenMetricsText1.0.0', 'PrometheusText0.0.4']).join(', ')}]`,
         '    static_configs:',
         `      - targets: ['${options.target}']`,
         '',
@@ -99,30 +93,6 @@ export class Prometheus {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`Prometheus did not become ready:\n${this.output}`);
-  }
-
-  /** Parses with Prometheus's own PromQL parser; throws with its message when the expression is invalid. */
-  async parse(promql: string): Promise<void> {
-    const response = await fetch(`${this.url}/api/v1/parse_query?query=${encodeURIComponent(promql)}`);
-    const body = (await response.json()) as { status: string; error?: string };
-    if (body.status !== 'success') throw new Error(`PromQL does not parse: ${promql}: ${body.error}`);
-  }
-
-  async query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-    const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await response.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-    if (body.status !== 'success') throw new Error(`query ${promql} failed: ${body.error}`);
-    return body.data.result;
-  }
-
-  async queryExemplars(promql: string, sinceSeconds = 600): Promise<ExemplarSeries[]> {
-    const end = Date.now() / 1000;
-    const response = await fetch(
-      `${this.url}/api/v1/query_exemplars?query=${encodeURIComponent(promql)}&start=${end - sinceSeconds}&end=${end + 60}`,
-    );
-    const body = (await response.json()) as { status: string; error?: string; data: ExemplarSeries[] };
-    if (body.status !== 'success') throw new Error(`query_exemplars ${promql} failed: ${body.error}`);
-    return body.data;
   }
 
   /** Waits until at least `count` more scrapes of the target have happened. */

@@ -1,0 +1,84 @@
+// The real service exporting to a real OTLP/gRPC receiver that crashes and comes back: /metrics shows only the
+// exemplars whose spans were exported, while export fails the service attaches none (each would open "trace not
+// found") and says so on /metrics and in its log; once an export gets through, exemplars come back.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FAST_ENV } from './support/fast-path.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { ServiceProcess } from './support/service.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('exemplars while span export fails', () => {
+  let receiver: OtlpReceiver;
+  let service: ServiceProcess;
+
+  before(async () => {
+    receiver = await OtlpReceiver.start();
+    service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, EXEMPLAR_POLICY: 'always' });
+  });
+  after(async () => {
+    await service.stop();
+    await receiver.stop();
+  });
+
+  /** One request; its trace ID, from the server-timing header. */
+  async function request(): Promise<string> {
+    const response = await fetch(`${service.baseUrl}/api/users`);
+    await response.arrayBuffer();
+    return /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1]!;
+  }
+
+  async function scrape(): Promise<{ enabled: number; exemplarTraces: Set<string> }> {
+    const body = await (await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } })).text();
+    return {
+      enabled: Number(/^exemplars_enabled (\d)/m.exec(body)?.[1]),
+      exemplarTraces: new Set([...body.matchAll(/trace_id="([0-9a-f]{32})"/g)].map((match) => match[1]!)),
+    };
+  }
+
+  /** Scrapes until the trace shows as an exemplar (its export acknowledged); fails after `timeoutMs`. */
+  async function shownAsExemplar(traceId: string, timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await scrape()).exemplarTraces.has(traceId)) {
+      if (Date.now() > deadline) return false;
+      await sleep(100);
+    }
+    return true;
+  }
+
+  /** Sends requests until the gauge reads `value`; fails after `timeoutMs`. */
+  async function requestUntilEnabledIs(value: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await scrape()).enabled !== value) {
+      if (Date.now() > deadline) throw new Error(`exemplars_enabled did not become ${value} within ${timeoutMs} ms`);
+      await request();
+      await sleep(100);
+    }
+  }
+
+  it('attaches exemplars while export works, none while the collector is down, and again once it is back', async () => {
+    const healthy = await request();
+    assert.ok(await shownAsExemplar(healthy), 'an exported request is an exemplar');
+    let state = await scrape();
+    assert.equal(state.enabled, 1);
+
+    const port = new URL(receiver.address).port;
+    receiver.kill();
+    // Made before the service can know the receiver is gone: attached, but never shown, as their spans are lost.
+    const unnoticed = await Promise.all(Array.from({ length: 5 }, request));
+    await requestUntilEnabledIs(0, 15_000);
+    const duringOutage = await Promise.all(Array.from({ length: 20 }, request));
+    state = await scrape();
+    assert.equal(state.enabled, 0);
+    assert.deepEqual([...unnoticed, ...duringOutage].filter((traceId) => state.exemplarTraces.has(traceId)), [], 'none of these requests is an exemplar');
+    const received = new Set(receiver.spans.map((span) => span.traceId));
+    assert.deepEqual([...state.exemplarTraces].filter((traceId) => !received.has(traceId)), [], 'no exemplar points at a span the receiver did not get');
+    assert.ok(service.logs.some((line) => line.level === 'warn' && String(line.msg).startsWith('exemplars paused')));
+
+    receiver = await OtlpReceiver.start('127.0.0.1', Number(port));
+    await requestUntilEnabledIs(1, 30_000);
+    assert.ok(await shownAsExemplar(await request()), 'exemplars are back');
+    assert.ok(service.logs.some((line) => line.level === 'info' && line.msg === 'exemplars resumed: a span export succeeded'));
+  });
+});
