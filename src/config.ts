@@ -4,25 +4,9 @@
 import { z } from 'zod';
 import type { OrdersSettings } from './domain/orders.ts';
 import type { UsersSettings } from './domain/users.ts';
+import { EXEMPLAR_POLICIES, type ExemplarSettings } from './telemetry/exemplar-policy.ts';
 import { grafanaTraceUrl } from './telemetry/trace-links.ts';
-
-const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;
-export type ExemplarPolicyName = (typeof EXEMPLAR_POLICIES)[number];
-
-const SAMPLERS = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-] as const;
-
-/** The OTLP transports we ship an exporter for (the specification also names http/json, which we do not). */
-const OTLP_PROTOCOLS = ['grpc', 'http/protobuf'] as const;
-export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
-/** The specification's default endpoint of each transport (the Collector's OTLP ports). */
-const DEFAULT_OTLP_ENDPOINTS: Record<OtlpProtocol, string> = { grpc: 'http://localhost:4317', 'http/protobuf': 'http://localhost:4318' };
+import { DEFAULT_OTLP_ENDPOINTS, OTLP_PROTOCOLS, SAMPLERS, type TracingSettings } from './telemetry/tracing.ts';
 
 const milliseconds = (fallback: number) => z.coerce.number().int().min(0).max(600_000).default(fallback);
 const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
@@ -96,27 +80,18 @@ type Environment = z.infer<typeof environmentSchema>;
 export interface Config {
   readonly host: string;
   readonly port: number;
-  readonly environment: string;
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
   readonly users: UsersSettings;
   readonly orders: OrdersSettings;
-  readonly exemplars: { readonly policy: ExemplarPolicyName; readonly rate: number; readonly thresholdSeconds: number; readonly windowSeconds: number };
+  readonly exemplars: ExemplarSettings;
   readonly metricRegions: readonly string[];
   /** Bearer token of the fault switch; the switch is off (404) without one. */
   readonly adminToken: string | undefined;
   readonly slowRequestThresholdSeconds: number;
   /** The URL of one trace for a person to open, as the slow-request warning prints it. */
   readonly traceUrl: (traceId: string) => string;
-  readonly telemetry: {
-    readonly enabled: boolean;
-    readonly serviceName: string;
-    readonly otlpProtocol: OtlpProtocol;
-    /** The base URL (scheme, host, port); the HTTP exporter appends /v1/traces to it. */
-    readonly otlpEndpoint: string;
-    readonly sampler: Environment['OTEL_TRACES_SAMPLER'];
-    readonly samplerRatio: number;
-  };
+  readonly telemetry: TracingSettings;
 }
 
 /** Thrown for a bad environment; the message names every offending variable and its rule. */
@@ -137,7 +112,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return deepFreeze({
     host: e.HOST,
     port: e.PORT,
-    environment: e.DEPLOYMENT_ENVIRONMENT,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     users: {
@@ -168,6 +142,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     telemetry: {
       enabled: e.OTEL_SDK_DISABLED === 'false',
       serviceName: e.OTEL_SERVICE_NAME,
+      deploymentEnvironment: e.DEPLOYMENT_ENVIRONMENT,
       otlpProtocol,
       otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINTS[otlpProtocol],
       sampler: e.OTEL_TRACES_SAMPLER,

@@ -18,7 +18,7 @@ const logger = createLogger({ level: config.logLevel });
 let tracing: Tracing | undefined;
 if (config.telemetry.enabled) {
   try {
-    tracing = startTracing(config, logger);
+    tracing = startTracing(config.telemetry, logger);
   } catch (error) {
     logger.error({ err: error }, 'tracing failed to start: serving without traces');
   }
@@ -40,7 +40,7 @@ const metrics = new RequestMetrics({
 metrics.trackExemplarGate(() => exportHealth?.healthy ?? true);
 const exemplarPolicy = createExemplarPolicy(config.exemplars);
 const app = createApp({
-  config,
+  settings: config,
   tracer: trace.getTracer('exemplar-demo'),
   propagator: propagation,
   metrics,

@@ -2,12 +2,11 @@
 // Time-boxed: a fault carries its own expiry and is simply ignored once past it, so it resets by itself with no
 // timer to leak. One fault at a time, replaced whole, so concurrent updates can never leave a mixed state.
 
-export const FAULT_ROUTES = ['/api/users', '/api/orders', '*'] as const;
-export type FaultRoute = (typeof FAULT_ROUTES)[number];
 export const MAX_FAULT_SECONDS = 600;
 
 export interface FaultSpec {
-  readonly route: FaultRoute;
+  /** The route the fault applies to, as the HTTP layer names it, or '*' for every route. */
+  readonly route: string;
   /** Share of requests on the route that get the added latency. */
   readonly slowProbability: number;
   readonly addedLatencyMs: number;
@@ -22,7 +21,7 @@ export interface FaultEffect {
   readonly fails: boolean;
 }
 
-const NO_EFFECT: FaultEffect = Object.freeze({ addedLatencyMs: 0, fails: false });
+export const NO_EFFECT: FaultEffect = Object.freeze({ addedLatencyMs: 0, fails: false });
 
 /** The exception an injected fault throws; nothing handles it specially, so it ends as a 500. */
 export class InjectedFaultError extends Error {

@@ -43,7 +43,7 @@ export async function listOrders(
     const slow = simulation.random() < settings.paymentSlowProbability;
     const fails = simulation.random() < settings.paymentFailureProbability;
     span.setAttribute(ATTR_EXTERNAL_SERVICE_SLOW, slow);
-    await work(simulation, '/api/orders', span, slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs);
+    await work(simulation, span, slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs);
     if (fails) throw new PaymentServiceError('payment service unavailable');
     return ids.map((id) => ({ id, amountCents: 1000 + id * 250, paymentStatus: id % 3 === 0 ? 'pending' : 'paid' }));
   });

@@ -1,26 +1,28 @@
 // What the simulated work needs from outside: a tracer for its spans, randomness (injected so tests can force
-// a path) and a way to wait. Shared by the users and orders modules.
+// a path) and the injected fault of its route (the HTTP layer knows which route that is). Shared by the users and
+// orders modules.
 import { SpanStatusCode, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ATTR_FAULT_ADDED_LATENCY_MS } from '../telemetry/attributes.ts';
-import { type FaultSwitch, InjectedFaultError } from './faults.ts';
+import { type FaultEffect, InjectedFaultError } from './faults.ts';
 
 export interface Simulation {
   readonly tracer: Tracer;
   /** Uniform in [0, 1). */
   readonly random: () => number;
-  readonly faults: FaultSwitch;
+  /** What an injected fault does to this request (POST /admin/faults); drawn once per step of work. */
+  readonly injectedFault: () => FaultEffect;
 }
 
 /**
- * The simulated work of one step of `route`: waits `latencyMs`, plus whatever an injected fault adds (recorded on
- * `span`, so the trace says why it was slow), and throws if the fault makes it fail.
+ * One step of simulated work: waits `latencyMs`, plus whatever an injected fault adds (recorded on `span`, so the
+ * trace says why it was slow), and throws if the fault makes it fail.
  */
-export async function work(simulation: Simulation, route: string, span: Span, latencyMs: number): Promise<void> {
-  const fault = simulation.faults.effectOn(route, simulation.random);
+export async function work(simulation: Simulation, span: Span, latencyMs: number): Promise<void> {
+  const fault = simulation.injectedFault();
   if (fault.addedLatencyMs > 0) span.setAttribute(ATTR_FAULT_ADDED_LATENCY_MS, fault.addedLatencyMs);
   await wait(latencyMs + fault.addedLatencyMs);
-  if (fault.fails) throw new InjectedFaultError(`fault injected on ${route} by POST /admin/faults`);
+  if (fault.fails) throw new InjectedFaultError('fault injected by the fault switch');
 }
 
 export const wait = (milliseconds: number): Promise<void> => (milliseconds > 0 ? sleep(milliseconds) : Promise.resolve());

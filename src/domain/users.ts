@@ -47,7 +47,7 @@ export async function listUsers(
     const slow = simulation.random() < settings.slowProbability;
     span.setAttribute(ATTR_SLOW_QUERY, slow);
     const latency = slow ? settings.slowLatencyMs : settings.baseLatencyMs + simulation.random() * settings.jitterMs;
-    await work(simulation, '/api/users', span, latency);
+    await work(simulation, span, latency);
     return Array.from({ length: query.limit }, (_, index) => ({
       id: index + 1,
       name: `user-${index + 1}`,

@@ -3,20 +3,33 @@ import type { TextMapPropagator, Tracer } from '@opentelemetry/api';
 import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Config } from '../config.ts';
 import { FaultSwitch } from '../domain/faults.ts';
-import { PaymentServiceError } from '../domain/orders.ts';
+import { PaymentServiceError, type OrdersSettings } from '../domain/orders.ts';
+import type { Simulation } from '../domain/simulation.ts';
+import type { UsersSettings } from '../domain/users.ts';
 import type { ExemplarPolicy } from '../telemetry/exemplar-policy.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { RequestMetrics } from '../telemetry/metrics.ts';
 import { type NodeBindings, serverTelemetry } from './middleware/telemetry.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { ordersRoutes } from './routes/orders.ts';
+import { ORDERS_PATH, USERS_PATH } from './routes/paths.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { usersRoutes } from './routes/users.ts';
 
+/** The app's share of the configuration. */
+export interface AppSettings {
+  readonly users: UsersSettings;
+  readonly orders: OrdersSettings;
+  /** Bearer token of the fault switch; the switch is off (404) without one. */
+  readonly adminToken: string | undefined;
+  readonly slowRequestThresholdSeconds: number;
+  /** The URL of one trace for a person to open, as the slow-request warning prints it. */
+  readonly traceUrl: (traceId: string) => string;
+}
+
 export interface AppDeps {
-  readonly config: Config;
+  readonly settings: AppSettings;
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
   readonly metrics: RequestMetrics;
@@ -31,19 +44,20 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const faults = deps.faults ?? new FaultSwitch();
   deps.metrics.trackFaults(() => faults.active());
-  const simulation = { tracer: deps.tracer, random: deps.random ?? Math.random, faults };
+  const random = deps.random ?? Math.random;
+  const simulationOf = (route: string): Simulation => ({ tracer: deps.tracer, random, injectedFault: () => faults.effectOn(route, random) });
   const app = new Hono<NodeBindings>();
   app.route('/', probeRoutes(deps.metrics, deps.isReady));
   app.use(
     serverTelemetry({
       ...deps,
-      slowRequestThresholdSeconds: deps.config.slowRequestThresholdSeconds,
-      traceUrl: deps.config.traceUrl,
+      slowRequestThresholdSeconds: deps.settings.slowRequestThresholdSeconds,
+      traceUrl: deps.settings.traceUrl,
     }),
   );
-  app.route('/api/users', usersRoutes(simulation, deps.config.users));
-  app.route('/api/orders', ordersRoutes(simulation, deps.config.orders));
-  if (deps.config.adminToken !== undefined) app.route('/admin', adminRoutes(faults, deps.config.adminToken));
+  app.route(USERS_PATH, usersRoutes(simulationOf(USERS_PATH), deps.settings.users));
+  app.route(ORDERS_PATH, ordersRoutes(simulationOf(ORDERS_PATH), deps.settings.orders));
+  if (deps.settings.adminToken !== undefined) app.route('/admin', adminRoutes(faults, deps.settings.adminToken));
   app.notFound((c) => c.json({ error: 'not_found', path: c.req.path }, 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);

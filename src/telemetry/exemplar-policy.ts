@@ -1,7 +1,9 @@
 // Which observations get an exemplar. Prometheus keeps one exemplar per series and bucket between scrapes, and
 // Grafana shows one dot per time bucket, so the useful exemplars are the unusual ones: the policy decides.
 // Strategies are chosen once at start-up (EXEMPLAR_POLICY); the hot path never branches on configuration.
-import type { ExemplarPolicyName } from '../config.ts';
+
+export const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;
+export type ExemplarPolicyName = (typeof EXEMPLAR_POLICIES)[number];
 
 export interface Observation {
   readonly route: string;
@@ -13,11 +15,15 @@ export interface ExemplarPolicy {
   shouldAttach(observation: Observation): boolean;
 }
 
-export interface PolicyOptions {
+/** The policy's settings, as the environment gives them (EXEMPLAR_*). */
+export interface ExemplarSettings {
   readonly policy: ExemplarPolicyName;
   readonly rate: number;
   readonly thresholdSeconds: number;
   readonly windowSeconds: number;
+}
+
+export interface PolicyOptions extends ExemplarSettings {
   /** Uniform in [0, 1); injected so tests are deterministic. */
   readonly random?: () => number;
   /** Milliseconds; injected so tests can move the window. */

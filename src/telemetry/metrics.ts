@@ -86,8 +86,9 @@ export class RequestMetrics {
   }
 
   /**
-   * Gauges of the fault switch, read at scrape time so an expired fault reads 0 with no timer:
-   * fault_injection_active{route} (1 while a fault is in force) and fault_injection_added_latency_seconds{route}.
+   * Gauges of the fault switch, read at scrape time so an expired fault needs no timer: its series disappear from
+   * the next scrape. fault_injection_active{route} (1 while a fault is in force) and
+   * fault_injection_added_latency_seconds{route}.
    */
   trackFaults(activeFault: () => { readonly route: string; readonly addedLatencyMs: number } | undefined): void {
     const gauge = (name: string, help: string, value: (fault: { addedLatencyMs: number }) => number) =>

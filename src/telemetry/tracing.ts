@@ -1,6 +1,6 @@
 // Builds and starts the OpenTelemetry SDK: W3C trace context and baggage, OTLP over gRPC (or HTTP/protobuf), the
-// configured sampler.
-// It only builds the SDK; src/main.ts starts it before the app is imported, and owns shutdown.
+// configured sampler. src/main.ts calls it before the app is imported (so the HTTP instrumentation patches `http`
+// first) and owns shutdown. It takes its own settings (TracingSettings), never the whole configuration.
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtobufHttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -17,7 +17,6 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import packageJson from '../../package.json' with { type: 'json' };
-import type { Config } from '../config.ts';
 import { ExportedSpans, ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
 import type { Logger } from './logger.ts';
 
@@ -30,22 +29,51 @@ export interface Tracing {
   readonly exportedSpans: ExportedSpans;
 }
 
+/** The samplers of OTEL_TRACES_SAMPLER that the service builds. */
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+/** The OTLP transports we ship an exporter for (the specification also names http/json, which we do not). */
+export const OTLP_PROTOCOLS = ['grpc', 'http/protobuf'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+/** The specification's default endpoint of each transport (the Collector's OTLP ports). */
+export const DEFAULT_OTLP_ENDPOINTS: Readonly<Record<OtlpProtocol, string>> = { grpc: 'http://localhost:4317', 'http/protobuf': 'http://localhost:4318' };
+
+/** What tracing needs to know, as the environment gives it (OTEL_*, DEPLOYMENT_ENVIRONMENT). */
+export interface TracingSettings {
+  readonly enabled: boolean;
+  readonly serviceName: string;
+  readonly deploymentEnvironment: string;
+  readonly otlpProtocol: OtlpProtocol;
+  /** The base URL (scheme, host, port); the HTTP exporter appends /v1/traces to it. */
+  readonly otlpEndpoint: string;
+  readonly sampler: SamplerName;
+  readonly samplerRatio: number;
+}
+
 const MAX_QUEUE_SIZE = 4096;
 
-export function startTracing(config: Config, logger: Logger): Tracing {
+export function startTracing(settings: TracingSettings, logger: Logger): Tracing {
   const exportHealth = new ExportHealth(logger, { maxQueueSize: MAX_QUEUE_SIZE });
   const exportedSpans = new ExportedSpans();
-  const exporter = new MonitoredExporter(createOtlpExporter(config.telemetry.otlpProtocol, config.telemetry.otlpEndpoint), logger, {
+  const exporter = new MonitoredExporter(createOtlpExporter(settings.otlpProtocol, settings.otlpEndpoint), logger, {
     health: exportHealth,
     exported: exportedSpans,
   });
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: config.telemetry.serviceName,
+      [ATTR_SERVICE_NAME]: settings.serviceName,
       [ATTR_SERVICE_VERSION]: packageJson.version,
-      [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: config.environment,
+      [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: settings.deploymentEnvironment,
     }),
-    sampler: createSampler(config.telemetry.sampler, config.telemetry.samplerRatio),
+    sampler: createSampler(settings.sampler, settings.samplerRatio),
     // A bounded queue, dropped when full: a slow or absent collector never holds a request up.
     // The watcher counts what enters the batch queue, so the export health knows when the queue drops spans.
     spanProcessors: [
@@ -65,13 +93,13 @@ export function startTracing(config: Config, logger: Logger): Tracing {
 
 /** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. Given a URL, the HTTP exporter sends to exactly that URL, so the
  * signal path that the specification appends to OTEL_EXPORTER_OTLP_ENDPOINT is appended here. */
-export function createOtlpExporter(protocol: Config['telemetry']['otlpProtocol'], endpoint: string): SpanExporter {
+export function createOtlpExporter(protocol: OtlpProtocol, endpoint: string): SpanExporter {
   if (protocol === 'grpc') return new GrpcTraceExporter({ url: endpoint });
   return new ProtobufHttpTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
 }
 
 /** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */
-export function createSampler(name: Config['telemetry']['sampler'], ratio: number): Sampler {
+export function createSampler(name: SamplerName, ratio: number): Sampler {
   switch (name) {
     case 'always_on':
       return new AlwaysOnSampler();

@@ -39,7 +39,7 @@ export function testApp(
   });
   const metrics = new RequestMetrics({ regions: config.metricRegions, processMetrics: false });
   const app = createApp({
-    config,
+    settings: config,
     tracer: tracerProvider.getTracer('test'),
     propagator,
     metrics,

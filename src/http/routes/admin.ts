@@ -3,8 +3,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { FAULT_ROUTES, type FaultSwitch, MAX_FAULT_SECONDS } from '../../domain/faults.ts';
+import { type FaultSwitch, MAX_FAULT_SECONDS } from '../../domain/faults.ts';
 import { validate } from '../validation.ts';
+import { FAULT_ROUTES } from './paths.ts';
 
 const faultSchema = z.strictObject({
   route: z.enum(FAULT_ROUTES),
