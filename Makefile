@@ -41,7 +41,7 @@ up: docker-check .env ## build and start the stack, wait until healthy, print th
 up-scale: docker-check .env ## the scale topology: gateway, two tail-sampling Collectors, remote write to a 2nd Prometheus
 	@touch .scale
 	@$(MAKE) --no-print-directory up
-	@echo "  Long-term Prometheus  http://localhost:9091  (stands in for Mimir; remote write from the one above)"
+	@echo "  Long-term Prometheus  http://localhost:$(call port,PROMETHEUS_LONGTERM_PORT,9091)  (stands in for Mimir; remote write from the one above)"
 	@echo "  Back to the single stack: make down && make up"
 
 down: docker-check ## stop the stack, keep its data

@@ -59,7 +59,10 @@ class Collector {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the Collector exited with ${child.exitCode}; see ${this.logFile}`);
       if (await fetch(this.healthUrl).then((r) => r.ok, () => false)) return;
-      if (Date.now() > deadline) throw new Error(`the Collector was not healthy within 30 s; see ${this.logFile}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL'); // nothing may outlive the run
+        throw new Error(`the Collector was not healthy within 30 s; see ${this.logFile}`);
+      }
       await sleep(100);
     }
   }
@@ -114,7 +117,7 @@ function load(baseUrl: string, seconds: number): Promise<void> {
     cwd: ROOT,
     stdio: 'ignore',
   });
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the load script exited with ${code}`)))));
 }
 
 const within = (exemplars: readonly StoredExemplar[], from: number, to: number) => exemplars.filter((e) => e.timestamp >= from && e.timestamp < to);
@@ -215,7 +218,7 @@ async function faultScenarios(check: Check, service: ServiceProcess, prometheus:
   // The goal is 0. What the service guarantees: none made after it noticed; those made before, and scraped before
   // it noticed, dangle. Printed, and bounded by the time it takes to notice.
   check(
-    down.dangling.every((d) => d.timestamp <= (pausedAt ?? killedAt + NOTICE_SECONDS)),
+    before.checked > 0 && back.checked > 0 && down.dangling.every((d) => d.timestamp <= (pausedAt ?? killedAt + NOTICE_SECONDS)),
     `fault, Collector killed for 20 s: ${down.resolved} of ${down.checked} exemplars made while it was down resolve; ${down.dangling.length} dangling${spread(down, killedAt)}, ` +
       `all from before the service noticed (goal 0${down.dangling.length === 0 ? ': met' : ': not met'})`,
   );
@@ -227,7 +230,7 @@ async function faultScenarios(check: Check, service: ServiceProcess, prometheus:
   const restartRun = await resolve(killEnd, end);
   const atRestart = restartRun.dangling.filter((d) => d.timestamp >= stoppedAt - UNDECIDED_SECONDS && d.timestamp <= stoppedAt + NOTICE_SECONDS).length;
   check(
-    restartRun.dangling.length === atRestart,
+    restartRun.checked > 0 && restartRun.dangling.length === atRestart,
     `fault, Collector restarted once: ${restartRun.resolved} of ${restartRun.checked} resolve; ${restartRun.dangling.length} dangling${spread(restartRun, stoppedAt)}, ` +
       `${atRestart} of them from the ${UNDECIDED_SECONDS} s before the restart (traces the Collector held undecided) or the ${NOTICE_SECONDS} s the service takes to notice`,
   );
