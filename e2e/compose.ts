@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResolvedCompose, type ResolvedService } from '../test/support/compose.ts';
-import { APP_IMAGE, factsOf } from '../test/support/images.ts';
+import { APP_IMAGE, APP_IMAGE_NAME, factsOf } from '../test/support/images.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const APP_IMAGE_NAME = 'exemplar-demo-app:local';
 
 /** The program built here for an image entrypoint, and the flags that put its default listen address on `host`. */
 export interface StandIn {

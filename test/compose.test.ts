@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { composeConfig, resolvedCompose, type ResolvedService } from './support/compose.ts';
-import { APP_IMAGE, factsOf, GRAFANA_EXPLORE_ROLES, IMAGES, type ImageFacts, resolveExecutable } from './support/images.ts';
+import { APP_IMAGE, APP_IMAGE_NAME, factsOf, GRAFANA_EXPLORE_ROLES, IMAGES, type ImageFacts, resolveExecutable } from './support/images.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const APP_IMAGE_NAME = 'exemplar-demo-app:local';
 const noEnvFile = join(mkdtempSync(join(tmpdir(), 'exemplar-demo-compose-')), 'empty.env');
 writeFileSync(noEnvFile, '');
 

@@ -1,20 +1,12 @@
 // The real Collector as an OTLP endpoint that counts and drops spans (bench/otelcol.yaml): the benchmark's receiver
 // for every row, and the receiver of the protocol test. Each instance takes free loopback ports of its own.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { rssMb, stopChild } from './process.ts';
+import { freePort } from './prometheus.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export class CountingCollector {
   /** OTLP/gRPC, as OTEL_EXPORTER_OTLP_ENDPOINT. */

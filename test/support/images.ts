@@ -106,6 +106,9 @@ export const IMAGES: readonly ImageFacts[] = [
  * command (nodejs/docker-node 24/trixie-slim/Dockerfile, HEAD f27d936f: user node uid 1000, no curl or wget).
  * The runtime stage copies src/ and scripts/ into /app and runs as `node`; Compose makes the root read-only.
  */
+/** The service's image as docker-compose.yml names it (built from the Dockerfile, never pulled). */
+export const APP_IMAGE_NAME = 'exemplar-demo-app:local';
+
 export const APP_IMAGE: Omit<ImageFacts, 'image'> & { readonly files: readonly string[] } = {
   readAt: 'this repository: Dockerfile; nodejs/docker-node HEAD f27d936f: 24/trixie-slim/Dockerfile, docker-entrypoint.sh',
   base: 'debian',
