@@ -114,7 +114,7 @@ function timeseriesPanel(id: number, title: string, description: string, unit: s
 const INTRO = [
   '**The dots are exemplars**: single requests stored beside the metric with their trace ID. Hover a dot above the p99 line and choose **View trace in Tempo** to see where that request spent its time.',
   '**Shaded regions explain spikes**: red while the fault switch is on (`fault_injection_active`), orange while the `HighP99Latency` alert fires. Make a spike with `make load` (with `ADMIN_TOKEN` set its spike turns the fault switch on) or `POST /admin/faults`.',
-  `**Traces without a dot**: the links at the top search Tempo for this service or for requests slower than ${SLOW}; each latency series links to its route's slow traces.`,
+  `**Traces without a dot**: the links at the top search Tempo for this service or for requests slower than ${SLOW}; each per-route latency series links to that route's slow traces.`,
 ].join('\n\n');
 
 export function buildDashboard() {
