@@ -2,7 +2,7 @@
 // mem_limit in docker-compose.yml (goal: below 70% of it). The sampler is a worker thread, so it keeps sampling
 // while the main thread waits on the load script synchronously.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { composeBytes, composeServices, MIB } from '../test/support/compose-memory.ts';
+import type { ResolvedCompose } from '../test/support/compose.ts';
 import { rssMb } from '../test/support/process.ts';
 
 interface Watched {
@@ -11,6 +11,7 @@ interface Watched {
 }
 export type Peaks = Record<string, number>;
 
+const MIB = 2 ** 20;
 /** The share of its limit a program may use under the demo load. */
 const GOAL = 0.7;
 /** e2e program names that run the very program of a Compose service (Jaeger only stands in for Tempo). */
@@ -54,15 +55,14 @@ export function watchPeakRss(programs: readonly Watched[]): { stop(): Promise<Pe
 }
 
 /** Prints each peak beside its Compose limit; `check` records the 70% goal for the programs Compose runs as such. */
-export function reportPeakRss(peaks: Peaks, check: (condition: boolean, message: string) => void): void {
-  const services = composeServices();
+export function reportPeakRss(peaks: Peaks, compose: ResolvedCompose, check: (condition: boolean, message: string) => void): void {
   for (const [name, peakMib] of Object.entries(peaks)) {
     const service = COMPOSE_SERVICE[name];
     if (service === undefined) {
       console.log(`      ${name}: peak RSS ${peakMib.toFixed(0)} MiB (a stand-in: no Compose limit applies)`);
       continue;
     }
-    const limitMib = composeBytes(services[service]!.mem_limit!) / MIB;
+    const limitMib = Number(compose.services[service]!.mem_limit) / MIB;
     check(peakMib < GOAL * limitMib, `7. ${name}: peak RSS ${peakMib.toFixed(0)} MiB during the load, ${((100 * peakMib) / limitMib).toFixed(0)}% of its ${limitMib} MiB limit (goal under ${100 * GOAL}%)`);
   }
 }

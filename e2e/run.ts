@@ -312,7 +312,7 @@ async function main(): Promise<number> {
       ['scripts/load.ts', '--base-url', 'http://app:8080', '--duration', String(LOAD_SECONDS), '--rate', '40', '--concurrency', '8', '--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
     );
-    reportPeakRss(await rss.stop(), check);
+    reportPeakRss(await rss.stop(), compose, check);
     const samples = readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
     // The tail-sampling decision (2 s after the root span), the export batches, and two more scrapes.
     await sleep(12_000);

@@ -6,14 +6,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { composeBytes, composeServices, goBytes, MIB } from './support/compose-memory.ts';
+import { resolvedCompose } from './support/compose.ts';
 
-const compose = { services: composeServices() };
+// As Compose resolves it (every profile): mem_limit in bytes, variables filled in.
+const compose = resolvedCompose();
+const MIB = 2 ** 20;
+
+/** GOMEMLIMIT as the Go runtime reads it (runtime/debug: B, KiB, MiB, GiB, TiB). */
+function goBytes(size: string): number {
+  const match = /^(\d+)(B|KiB|MiB|GiB|TiB)$/.exec(size);
+  if (match === null) throw new Error(`${size} is not a GOMEMLIMIT value`);
+  return Number(match[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(match[2]!);
+}
 const collectorConfig = parse(readFileSync(new URL('../otel-collector/config.yaml', import.meta.url), 'utf8')) as {
   processors: { memory_limiter: { limit_mib: number; spike_limit_mib: number } };
 };
 
-const limitOf = (name: string) => composeBytes(compose.services[name]!.mem_limit!);
+const limitOf = (name: string) => Number(compose.services[name]!.mem_limit);
 /** The programs written in Go: Prometheus, the Collector, Tempo and Grafana. */
 const GO_IMAGES = /^(prom\/prometheus|otel\/opentelemetry-collector-contrib|grafana\/tempo|grafana\/grafana):/;
 

@@ -43,6 +43,8 @@ interface ResolvedMount {
 export interface ResolvedService {
   readonly image: string;
   readonly build?: unknown;
+  /** In bytes, as a decimal string (Compose converts 256m and the like). */
+  readonly mem_limit?: string;
   readonly command?: string[] | null;
   readonly entrypoint?: string[] | null;
   readonly environment?: Record<string, string | null>;
