@@ -6,7 +6,7 @@ import type { OrdersSettings } from './domain/orders.ts';
 import type { UsersSettings } from './domain/users.ts';
 import { EXEMPLAR_POLICIES, type ExemplarSettings } from './telemetry/exemplar-policy.ts';
 import { grafanaTraceUrl } from './telemetry/trace-links.ts';
-import { DEFAULT_OTLP_ENDPOINTS, OTLP_PROTOCOLS, SAMPLERS, type TracingSettings } from './telemetry/tracing.ts';
+import { DEFAULT_OTLP_ENDPOINTS, OTLP_PROTOCOLS, SAMPLERS, type TracingSettings } from './telemetry/tracing-settings.ts';
 
 const milliseconds = (fallback: number) => z.coerce.number().int().min(0).max(600_000).default(fallback);
 const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);

@@ -19,6 +19,7 @@ import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSI
 import packageJson from '../../package.json' with { type: 'json' };
 import { ExportedSpans, ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
 import type { Logger } from './logger.ts';
+import type { OtlpProtocol, SamplerName, TracingSettings } from './tracing-settings.ts';
 
 export interface Tracing {
   /** Flushes every finished span to the exporter, then stops the SDK. */
@@ -27,35 +28,6 @@ export interface Tracing {
   readonly exportHealth: ExportHealth;
   /** The exemplar-marked spans the collector accepted: /metrics shows only their exemplars. */
   readonly exportedSpans: ExportedSpans;
-}
-
-/** The samplers of OTEL_TRACES_SAMPLER that the service builds. */
-export const SAMPLERS = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-] as const;
-export type SamplerName = (typeof SAMPLERS)[number];
-
-/** The OTLP transports we ship an exporter for (the specification also names http/json, which we do not). */
-export const OTLP_PROTOCOLS = ['grpc', 'http/protobuf'] as const;
-export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
-/** The specification's default endpoint of each transport (the Collector's OTLP ports). */
-export const DEFAULT_OTLP_ENDPOINTS: Readonly<Record<OtlpProtocol, string>> = { grpc: 'http://localhost:4317', 'http/protobuf': 'http://localhost:4318' };
-
-/** What tracing needs to know, as the environment gives it (OTEL_*, DEPLOYMENT_ENVIRONMENT). */
-export interface TracingSettings {
-  readonly enabled: boolean;
-  readonly serviceName: string;
-  readonly deploymentEnvironment: string;
-  readonly otlpProtocol: OtlpProtocol;
-  /** The base URL (scheme, host, port); the HTTP exporter appends /v1/traces to it. */
-  readonly otlpEndpoint: string;
-  readonly sampler: SamplerName;
-  readonly samplerRatio: number;
 }
 
 const MAX_QUEUE_SIZE = 4096;
