@@ -6,19 +6,18 @@
 //   - the Collector with its tail sampling but without the exemplar policy;
 // and the fault scenarios with the Collector running otel-collector/config.yaml (only its listen addresses moved):
 // killed for 20 s in a minute of load, then restarted once, with the doctor's resolution figure for each.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { checkLinks, checkFormat, checkResolution, checkStorage, type Resolution, type StoredExemplar, storedExemplars, type TraceStore } from '../scripts/doctor.ts';
-import { stopChild } from '../test/support/process.ts';
 import { freePort, Prometheus } from '../test/support/prometheus.ts';
 import { ServiceProcess } from '../test/support/service.ts';
+import { peerDir } from '../test/support/peers.ts';
+import { Program, ROOT } from './program.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const METRIC = 'http_request_duration_seconds';
 const EXEMPLAR_SELECTOR = '{__name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}';
 const TRACE_STORE: TraceStore = { api: 'jaeger', url: 'http://tempo:16686' };
@@ -35,49 +34,40 @@ export interface FaultFigures {
   readonly slices: { name: string; resolved: number; checked: number; dangling: number }[];
 }
 
-/** The Collector built by scripts/peers.sh, running a config file, logging into `logs`. */
+/** The Collector built by scripts/peers.sh, running a config file; started again after a kill, as a new Program. */
 class Collector {
-  private child: ChildProcess | undefined;
+  private program: Program | undefined;
+  private starts = 0;
   private readonly configFile: string;
   private readonly healthUrl: string;
-  private readonly logFile: string;
+  private readonly name: string;
 
-  constructor(configFile: string, healthUrl: string, logFile: string) {
+  constructor(configFile: string, healthUrl: string, name: string) {
     this.configFile = configFile;
     this.healthUrl = healthUrl;
-    this.logFile = logFile;
+    this.name = name;
   }
 
   async start(): Promise<void> {
-    const binary = join(execFileSync(join(ROOT, 'scripts/peers.sh'), ['otelcol'], { encoding: 'utf8' }).trim(), 'otelcol');
-    const child = spawn(binary, [`--config=${this.configFile}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const log = createWriteStream(this.logFile, { flags: 'a' });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-    this.child = child;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the Collector exited with ${child.exitCode}; see ${this.logFile}`);
-      if (await fetch(this.healthUrl).then((r) => r.ok, () => false)) return;
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL'); // nothing may outlive the run
-        throw new Error(`the Collector was not healthy within 30 s; see ${this.logFile}`);
-      }
-      await sleep(100);
+    this.starts += 1;
+    const program = new Program(this.starts === 1 ? this.name : `${this.name}-${this.starts}`, join(peerDir('otelcol'), 'otelcol'), [`--config=${this.configFile}`]);
+    this.program = program;
+    try {
+      await program.waitReady(this.healthUrl);
+    } catch (error) {
+      await program.stop(); // nothing may outlive the run
+      throw error;
     }
   }
 
   /** SIGKILL: the process dies at once, with whatever it holds (a crash, an OOM kill). */
-  async kill(): Promise<void> {
-    const child = this.child!;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+  kill(): Promise<void> {
+    return this.program!.kill();
   }
 
   /** SIGTERM: the Collector shuts down as it would on a redeploy. */
   stop(): Promise<void> {
-    return stopChild(this.child!, 15_000);
+    return this.program!.stop(15_000);
   }
 }
 
@@ -241,7 +231,7 @@ async function faultScenarios(check: Check, service: ServiceProcess, prometheus:
 }
 
 /** Every doctor variant and fault scenario; `exemplars` are those the main stack's Prometheus stores. */
-export async function runDoctorScenarios(check: Check, exemplars: readonly StoredExemplar[], logs: string): Promise<FaultFigures[]> {
+export async function runDoctorScenarios(check: Check, exemplars: readonly StoredExemplar[]): Promise<FaultFigures[]> {
   const dir = mkdtempSync(join(tmpdir(), 'exemplar-demo-doctor-'));
   try {
     await prometheusVariants(check);
@@ -257,8 +247,8 @@ export async function runDoctorScenarios(check: Check, exemplars: readonly Store
     const service = await ServiceProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.grpc}`, EXEMPLAR_POLICY: 'always' });
     const prometheus = await Prometheus.start({ target: new URL(service.baseUrl).host });
     try {
-      await withoutExemplarPolicy(check, service, prometheus, new Collector(noPolicy, healthUrl, join(logs, 'collector-no-exemplar-policy.log')));
-      const collector = new Collector(collectorConfig(dir, 'collector', ports), healthUrl, join(logs, 'collector-faults.log'));
+      await withoutExemplarPolicy(check, service, prometheus, new Collector(noPolicy, healthUrl, 'collector-no-exemplar-policy'));
+      const collector = new Collector(collectorConfig(dir, 'collector', ports), healthUrl, 'collector-faults');
       await collector.start();
       try {
         return await faultScenarios(check, service, prometheus, collector);

@@ -2,12 +2,10 @@
 // docker-compose.yml mounts, unedited, with the service, under bounded load; then every exemplar Prometheus stores
 // is looked up in the trace store. Compose host names resolve to their own loopback addresses (/etc/hosts), so each
 // program keeps its usual ports. Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { prometheusTargets } from '../scripts/dashboard.ts';
 import { checkDashboardAnnotations } from './dashboard.ts';
@@ -17,14 +15,12 @@ import type { Sample } from '../scripts/load.ts';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
 import { resolvedCompose, type ResolvedCompose } from '../test/support/compose.ts';
-import { stopChild } from '../test/support/process.ts';
 import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
 import { reportPeakRss, watchPeakRss } from './memory.ts';
+import { peerDir } from '../test/support/peers.ts';
+import { LOGS, Program, ROOT, WORK } from './program.ts';
 import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const WORK = join(ROOT, '.e2e');
-export const LOGS = join(WORK, 'logs');
 // 127.0.0.6 and up: the scale profile's services (e2e/scale.ts).
 const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5', 'otel-sampler-1': '127.0.0.6', 'otel-sampler-2': '127.0.0.7', 'prometheus-longterm': '127.0.0.8' };
 const HOSTS_MARK = '# exemplar-demo e2e (e2e/run.ts)';
@@ -39,48 +35,6 @@ const LOAD_SECONDS = 40;
 
 // ---------------------------------------------------------------------------------------------- programs
 
-export class Program {
-  readonly name: string;
-  private readonly child: ChildProcess;
-
-  constructor(name: string, command: string, args: string[], env: Record<string, string> = {}) {
-    this.name = name;
-    const log = createWriteStream(join(LOGS, `${name}.log`));
-    this.child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.pipe(log);
-    this.child.stderr!.pipe(log);
-  }
-
-  async waitReady(url: string, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.child.exitCode !== null) throw new Error(`${this.name} exited with ${this.child.exitCode}; see ${join(LOGS, `${this.name}.log`)}`);
-      try {
-        if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(200);
-    }
-    throw new Error(`${this.name} not ready at ${url} within ${timeoutMs} ms; see ${join(LOGS, `${this.name}.log`)}`);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  stop(): Promise<void> {
-    return stopChild(this.child, 10_000);
-  }
-
-  /** SIGKILL, as a crash would: nothing is flushed. */
-  async kill(): Promise<void> {
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGKILL');
-    await exited;
-  }
-}
-
 /** Adds the Compose host names to /etc/hosts unless they are there already; returns how to undo it. */
 export function mapHostNames(): () => void {
   const original = readFileSync('/etc/hosts', 'utf8');
@@ -94,7 +48,6 @@ export function mapHostNames(): () => void {
   return () => writeFileSync('/etc/hosts', original);
 }
 
-export const peer = (name: string) => execFileSync(join(ROOT, 'scripts/peers.sh'), [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 
 // ---------------------------------------------------------------------------------------------- queries
 
@@ -258,9 +211,9 @@ export function composeStack(envFiles: readonly string[], programs: Program[], v
   const dotEnv = join(WORK, '.env');
   writeFileSync(dotEnv, `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
   const compose = resolvedCompose([dotEnv, ...envFiles]);
-  const prometheusDir = peer('prometheus');
+  const prometheusDir = peerDir('prometheus');
   const standIns: Record<string, StandIn> = {
-    '/otelcol-contrib': { program: join(peer('otelcol'), 'otelcol') },
+    '/otelcol-contrib': { program: join(peerDir('otelcol'), 'otelcol') },
     '/bin/prometheus': { program: join(prometheusDir, 'prometheus'), listenOn: (host) => [`--web.listen-address=${host}:9090`] },
   };
   return {
@@ -279,7 +232,7 @@ export function composeStack(envFiles: readonly string[], programs: Program[], v
 async function main(): Promise<number> {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
-  const jaegerDir = peer('jaeger');
+  const jaegerDir = peerDir('jaeger');
   const unmapHosts = mapHostNames();
   const volumeDirs = new Map<string, string>();
   const programs: Program[] = [];
@@ -327,7 +280,7 @@ async function main(): Promise<number> {
     check(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `Prometheus scrapes the service, the Collector's own metrics and itself (up: ${upJobs.sort().join(', ')})`);
     console.log('n/a   5. Tempo span metrics and service graph through remote write: Tempo cannot run here (see README)');
     await measureTimeToTrace(figures);
-    faultFigures = await runDoctorScenarios(check, exemplars, LOGS);
+    faultFigures = await runDoctorScenarios(check, exemplars);
   } finally {
     for (const program of programs.reverse()) await program.stop();
     unmapHosts();

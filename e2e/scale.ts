@@ -22,15 +22,12 @@ import {
   exitWith,
   failures,
   type Figures,
-  LOGS,
   mapHostNames,
   passed,
-  peer,
-  Program,
-  ROOT,
   traceFound,
-  WORK,
 } from './run.ts';
+import { peerDir } from '../test/support/peers.ts';
+import { LOGS, Program, ROOT, WORK } from './program.ts';
 
 const LONGTERM = 'http://prometheus-longterm:9090';
 const SCRAPING = 'http://prometheus:9090';
@@ -216,7 +213,7 @@ async function compareStores(since: number): Promise<void> {
 async function main(): Promise<number> {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
-  const jaeger = join(peer('jaeger'), 'jaeger');
+  const jaeger = join(peerDir('jaeger'), 'jaeger');
   const unmapHosts = mapHostNames();
   const volumeDirs = new Map<string, string>();
   const programs: Program[] = [];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { peerDir } from './support/peers.ts';
 import { prometheusDir } from './support/prometheus.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,7 +38,7 @@ const samplerFiles = ['otel-collector/config.yaml', 'otel-collector/sampler.yaml
 
 /** The configuration the real Collector resolves from several --config files (merged in order, env expanded). */
 function resolvedCollectorConfig(files: string[], env: Record<string, string> = {}): Record<string, any> {
-  const otelcol = join(execFileSync(join(ROOT, 'scripts/peers.sh'), ['otelcol'], { encoding: 'utf8' }).trim(), 'otelcol');
+  const otelcol = join(peerDir('otelcol'), 'otelcol');
   const args = files.map((file) => `--config=${join(ROOT, file)}`);
   const options = { encoding: 'utf8' as const, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
   execFileSync(otelcol, ['validate', ...args], options);

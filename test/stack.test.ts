@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildDashboard, DASHBOARD_FILE } from '../scripts/dashboard.ts';
 import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
+import { peerDir } from './support/peers.ts';
 import { prometheusDir } from './support/prometheus.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -122,7 +123,7 @@ describe('Prometheus files (real promtool)', () => {
 
 describe('Collector file (real Collector, same release and components as the contrib image)', () => {
   it('otelcol validate passes', () => {
-    const otelcol = join(execFileSync(join(ROOT, 'scripts/peers.sh'), ['otelcol'], { encoding: 'utf8' }).trim(), 'otelcol');
+    const otelcol = join(peerDir('otelcol'), 'otelcol');
     execFileSync(otelcol, ['validate', `--config=${join(ROOT, 'otel-collector/config.yaml')}`], { stdio: 'pipe' });
   });
   it('uses the key names of the pinned release where they changed', () => {

@@ -1,8 +1,9 @@
 // The real Collector as an OTLP endpoint that counts and drops spans (bench/otelcol.yaml): the benchmark's receiver
 // for every row, and the receiver of the protocol test. Each instance takes free loopback ports of its own.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { peerDir } from './peers.ts';
 import { rssMb, stopChild } from './process.ts';
 import { freePort } from './prometheus.ts';
 
@@ -24,7 +25,7 @@ export class CountingCollector {
   }
 
   static async start(): Promise<CountingCollector> {
-    const directory = execFileSync(`${ROOT}scripts/peers.sh`, ['otelcol'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const directory = peerDir('otelcol');
     const ports = { grpc: await freePort(), http: await freePort(), metrics: await freePort() };
     const child = spawn(`${directory}/otelcol`, [`--config=${ROOT}bench/otelcol.yaml`], {
       env: {

@@ -1,15 +1,15 @@
 // The real Docker Compose CLI (v2.40.3, built from the Go module proxy by scripts/peers.sh) reading
 // docker-compose.yml. Its `config` command validates and interpolates the file without any engine, so the tests and
 // e2e see the stack exactly as `docker compose up` would resolve it.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peerDir } from './peers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function composeBinary(): string {
-  const directory = execFileSync(join(ROOT, 'scripts/peers.sh'), ['compose'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  return join(directory, 'docker-compose');
+  return join(peerDir('compose'), 'docker-compose');
 }
 
 export interface ComposeRun {
