@@ -11,9 +11,9 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
-import { CountingCollector } from '../test/support/collector.ts';
-import { FAST_ENV } from '../test/support/fast-path.ts';
-import { rssMb, stopChild } from '../test/support/process.ts';
+import { CountingCollector } from '../harness/collector.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { rssMb, stopChild } from '../harness/process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SMOKE = process.argv.includes('--smoke');

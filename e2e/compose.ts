@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ResolvedCompose, type ResolvedService } from '../test/support/compose.ts';
-import { APP_IMAGE, APP_IMAGE_NAME, factsOf } from '../test/support/images.ts';
+import { type ResolvedCompose, type ResolvedService } from '../harness/compose.ts';
+import { APP_IMAGE, APP_IMAGE_NAME, factsOf } from '../harness/images.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

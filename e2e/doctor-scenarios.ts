@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { checkLinks, checkFormat, checkResolution, checkStorage, type Resolution, type StoredExemplar, storedExemplars, type TraceStore } from '../scripts/doctor.ts';
-import { freePort, Prometheus } from '../test/support/prometheus.ts';
-import { ServiceProcess } from '../test/support/service.ts';
-import { peerDir } from '../test/support/peers.ts';
+import { freePort, Prometheus } from '../harness/prometheus.ts';
+import { ServiceProcess } from '../harness/service.ts';
+import { peerDir } from '../harness/peers.ts';
 import { Program, ROOT } from './program.ts';
 
 const METRIC = 'http_request_duration_seconds';

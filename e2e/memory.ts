@@ -2,8 +2,8 @@
 // mem_limit in docker-compose.yml (goal: below 70% of it). The sampler is a worker thread, so it keeps sampling
 // while the main thread waits on the load script synchronously.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { ResolvedCompose } from '../test/support/compose.ts';
-import { rssMb } from '../test/support/process.ts';
+import type { ResolvedCompose } from '../harness/compose.ts';
+import { rssMb } from '../harness/process.ts';
 
 interface Watched {
   readonly name: string;

@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { stopChild } from '../test/support/process.ts';
+import { stopChild } from '../harness/process.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WORK = join(ROOT, '.e2e');

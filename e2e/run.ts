@@ -14,10 +14,10 @@ import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import type { Sample } from '../scripts/load.ts';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
-import { resolvedCompose, type ResolvedCompose } from '../test/support/compose.ts';
+import { resolvedCompose, type ResolvedCompose } from '../harness/compose.ts';
 import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
 import { reportPeakRss, watchPeakRss } from './memory.ts';
-import { peerDir } from '../test/support/peers.ts';
+import { peerDir } from '../harness/peers.ts';
 import { LOGS, Program, ROOT, WORK } from './program.ts';
 import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
 

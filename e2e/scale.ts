@@ -26,7 +26,7 @@ import {
   passed,
   traceFound,
 } from './run.ts';
-import { peerDir } from '../test/support/peers.ts';
+import { peerDir } from '../harness/peers.ts';
 import { LOGS, Program, ROOT, WORK } from './program.ts';
 
 const LONGTERM = 'http://prometheus-longterm:9090';

@@ -1,7 +1,7 @@
 // The benchmark harness in a smoke run (tiny durations), so `make bench` cannot rot between full runs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runNode } from './support/service.ts';
+import { runNode } from '../harness/service.ts';
 
 describe('bench harness (smoke run)', () => {
   it('starts every server, loads them, and prints the table with every measure and target', async () => {

@@ -1,5 +1,5 @@
 // docker-compose.yml as the real Compose CLI reads it, checked against what each pinned image contains
-// (test/support/images.ts, read from the images' upstream build files), since no engine can run it here.
+// (harness/images.ts, read from the images' upstream build files), since no engine can run it here.
 // This is where `make up` broke before: a `chown` in the distroless Tempo image, and a Grafana role that could not
 // open the trace behind an exemplar.
 import assert from 'node:assert/strict';
@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { composeConfig, resolvedCompose, type ResolvedService } from './support/compose.ts';
-import { APP_IMAGE, APP_IMAGE_NAME, factsOf, GRAFANA_EXPLORE_ROLES, IMAGES, type ImageFacts, resolveExecutable } from './support/images.ts';
+import { composeConfig, resolvedCompose, type ResolvedService } from '../harness/compose.ts';
+import { APP_IMAGE, APP_IMAGE_NAME, factsOf, GRAFANA_EXPLORE_ROLES, IMAGES, type ImageFacts, resolveExecutable } from '../harness/images.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const noEnvFile = join(mkdtempSync(join(tmpdir(), 'exemplar-demo-compose-')), 'empty.env');
@@ -39,7 +39,7 @@ describe('docker compose config (the real Compose CLI, v2.40.3)', () => {
   });
 });
 
-describe('every service against the facts of its image (test/support/images.ts)', () => {
+describe('every service against the facts of its image (harness/images.ts)', () => {
   const compose = resolvedCompose();
   const services = Object.entries(compose.services);
   const factsFor = (service: ResolvedService): Omit<ImageFacts, 'image'> => (service.image === APP_IMAGE_NAME ? APP_IMAGE : factsOf(service.image)!);

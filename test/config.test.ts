@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { runNode } from './support/service.ts';
+import { runNode } from '../harness/service.ts';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {

@@ -18,7 +18,7 @@ import type * as sdkTimeSeries from '@grafana/grafana-foundation-sdk/timeseries'
 import { parser as traceQlParser } from '@grafana/lezer-traceql';
 import { parse } from 'yaml';
 import { DASHBOARD_FILE, allPanels, buildDashboard, prometheusTargets, renderDashboard, type BuiltPanels } from '../scripts/dashboard.ts';
-import { Prometheus } from './support/prometheus.ts';
+import { Prometheus } from '../harness/prometheus.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { CheckResult } from '../scripts/doctor.ts';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver } from './support/otlp-receiver.ts';
-import { Prometheus } from './support/prometheus.ts';
-import { runNode, ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { Prometheus } from '../harness/prometheus.ts';
+import { runNode, ServiceProcess } from '../harness/service.ts';
 
 const DATASOURCES = 'grafana/provisioning/datasources/datasources.yaml';
 const TOKEN = 'glsa_doctor_test_token';

@@ -3,9 +3,9 @@
 // found") and says so on /metrics and in its log; once an export gets through, exemplars come back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver } from './support/otlp-receiver.ts';
-import { ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { ServiceProcess } from '../harness/service.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

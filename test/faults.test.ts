@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FaultSwitch } from '../src/domain/faults.ts';
-import { scrape, testApp } from './support/app.ts';
+import { scrape, testApp } from '../harness/app.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };

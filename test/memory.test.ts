@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { resolvedCompose } from './support/compose.ts';
+import { resolvedCompose } from '../harness/compose.ts';
 
 // As Compose resolves it (every profile): mem_limit in bytes, variables filled in.
 const compose = resolvedCompose();

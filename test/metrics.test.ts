@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
-import { OPENMETRICS_ACCEPT, scrape, testApp } from './support/app.ts';
+import { OPENMETRICS_ACCEPT, scrape, testApp } from '../harness/app.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;

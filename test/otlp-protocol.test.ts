@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { CountingCollector } from './support/collector.ts';
-import { FAST_ENV } from './support/fast-path.ts';
-import { ServiceProcess } from './support/service.ts';
+import { CountingCollector } from '../harness/collector.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { ServiceProcess } from '../harness/service.ts';
 
 const REQUESTS = 20;
 

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { prometheusTargets } from '../scripts/dashboard.ts';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver } from './support/otlp-receiver.ts';
-import { Prometheus } from './support/prometheus.ts';
-import { ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { Prometheus } from '../harness/prometheus.ts';
+import { ServiceProcess } from '../harness/service.ts';
 
 interface Stack {
   receiver: OtlpReceiver;

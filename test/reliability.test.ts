@@ -2,10 +2,10 @@
 // The figures it prints are those of the README's Reliability section.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver } from './support/otlp-receiver.ts';
-import { freePort } from './support/prometheus.ts';
-import { ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { freePort } from '../harness/prometheus.ts';
+import { ServiceProcess } from '../harness/service.ts';
 
 const PHASE_SECONDS = 30;
 const PHASES = ['down at start', 'up', 'down mid-run', 'back up'] as const;

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { peerDir } from './support/peers.ts';
-import { prometheusDir } from './support/prometheus.ts';
+import { peerDir } from '../harness/peers.ts';
+import { prometheusDir } from '../harness/prometheus.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');

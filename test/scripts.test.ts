@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver } from './support/otlp-receiver.ts';
-import { Prometheus } from './support/prometheus.ts';
-import { runNode, ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { Prometheus } from '../harness/prometheus.ts';
+import { runNode, ServiceProcess } from '../harness/service.ts';
 
 const TOKEN = 'scripts-test-admin-token';
 

@@ -1,9 +1,9 @@
 // SIGTERM while a slow request is in flight: the request completes, its spans are flushed, the exit code is 0.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OtlpReceiver } from './support/otlp-receiver.ts';
-import { ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { ServiceProcess } from '../harness/service.ts';
 
 /** Runs `test` against the service exporting to a fresh receiver, and stops both whatever happens. */
 async function withService(env: Record<string, string>, test: (service: ServiceProcess, receiver: OtlpReceiver) => Promise<void>): Promise<void> {

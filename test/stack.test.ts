@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildDashboard, DASHBOARD_FILE } from '../scripts/dashboard.ts';
 import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
-import { peerDir } from './support/peers.ts';
-import { prometheusDir } from './support/prometheus.ts';
+import { peerDir } from '../harness/peers.ts';
+import { prometheusDir } from '../harness/prometheus.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
-import { FAST_ENV } from './support/fast-path.ts';
-import { OTLP_CLIENT_KIND, OTLP_INTERNAL_KIND, OTLP_SERVER_KIND, OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
-import { ServiceProcess } from './support/service.ts';
+import { FAST_ENV } from '../harness/fast-path.ts';
+import { OTLP_CLIENT_KIND, OTLP_INTERNAL_KIND, OTLP_SERVER_KIND, OtlpReceiver, type ReceivedSpan } from '../harness/otlp-receiver.ts';
+import { ServiceProcess } from '../harness/service.ts';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';

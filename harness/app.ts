@@ -5,12 +5,12 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, type Sampler, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/config.ts';
-import type { FaultSwitch } from '../../src/domain/faults.ts';
-import { createApp } from '../../src/http/app.ts';
-import { createExemplarPolicy, type ExemplarPolicy } from '../../src/telemetry/exemplar-policy.ts';
-import { createLogger } from '../../src/telemetry/logger.ts';
-import { RequestMetrics } from '../../src/telemetry/metrics.ts';
+import { loadConfig } from '../src/config.ts';
+import type { FaultSwitch } from '../src/domain/faults.ts';
+import { createApp } from '../src/http/app.ts';
+import { createExemplarPolicy, type ExemplarPolicy } from '../src/telemetry/exemplar-policy.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
+import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { FAST_ENV } from './fast-path.ts';
 
 // Child spans nest under the server span only with a context manager; the service gets one from the SDK.

@@ -1,13 +1,12 @@
 // The real Collector as an OTLP endpoint that counts and drops spans (bench/otelcol.yaml): the benchmark's receiver
 // for every row, and the receiver of the protocol test. Each instance takes free loopback ports of its own.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ROOT } from './root.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { peerDir } from './peers.ts';
 import { rssMb, stopChild } from './process.ts';
 import { freePort } from './prometheus.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export class CountingCollector {
   /** OTLP/gRPC, as OTEL_EXPORTER_OTLP_ENDPOINT. */

@@ -2,11 +2,10 @@
 // docker-compose.yml. Its `config` command validates and interpolates the file without any engine, so the tests and
 // e2e see the stack exactly as `docker compose up` would resolve it.
 import { spawnSync } from 'node:child_process';
+import { ROOT } from './root.ts';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { peerDir } from './peers.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function composeBinary(): string {
   return join(peerDir('compose'), 'docker-compose');

@@ -1,17 +1,16 @@
 // Runs the real Prometheus (v3, built from its Go module by scripts/peers.sh and cached outside the clone) with
 // exemplar storage on, scraping the service over OpenMetrics, on a free loopback port.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ROOT } from './root.ts';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PrometheusApi } from '../../scripts/prometheus-api.ts';
+import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import { peerDir } from './peers.ts';
 import { stopChild } from './process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The directory holding prometheus and promtool: $PROMETHEUS_DIR, else the cached build (built if missing). */
 export function prometheusDir(): string {

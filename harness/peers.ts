@@ -2,10 +2,9 @@
 // Compose CLI): built from the Go module proxy by scripts/peers.sh and cached outside the clone. The first call
 // builds a missing peer (minutes; its progress goes to stderr), later calls answer at once.
 import { execFileSync } from 'node:child_process';
+import { ROOT } from './root.ts';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export type PeerName = 'prometheus' | 'otelcol' | 'jaeger' | 'compose';
 

@@ -1,12 +1,11 @@
 // Starts the real service (`node src/main.ts`) as a child process on a free loopback port, with the environment a
 // test needs, and reads its JSON log lines.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ROOT } from './root.ts';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { rssMb, stopChild } from './process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
