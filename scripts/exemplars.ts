@@ -2,37 +2,64 @@
 // `npm run exemplars -- doctor` checks that every exemplar dot opens its trace (scripts/doctor.ts).
 // Run with --help for the flags.
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
-import { Explained, milliseconds, numberFlag, parseFlags, run, UsageError } from './cli.ts';
+import { choiceFlag, Explained, milliseconds, numberFlag, parseFlags, run, switchFlag, textFlag, usage, UsageError } from './cli.ts';
 import { DEFAULT_LOOKUPS, EXIT, type GrafanaSource, runDoctor, storedExemplars } from './doctor.ts';
 import { PrometheusApi, PrometheusError, Unreachable } from './prometheus-api.ts';
 
-const USAGE = `usage: npm run exemplars -- [flags]          the slowest exemplars, with links
-  --prometheus-url URL  Prometheus (default http://localhost:9090)
-  --minutes N           how far back to look, 1-1440 (default 15)
-  --route R             only this route template, e.g. /api/orders
-  --limit N             how many to list, 1-1000 (default 10)
-  --grafana-url URL     for the links (default http://localhost:3000)
-  --tempo-url URL       for the links (default http://localhost:3200)
-  --json                print JSON for scripts
+/** A URL flag: http(s) only, trailing slash dropped; anything else exits 9 with one sentence. */
+function httpUrl(url: string, name: string): string {
+  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) {
+    throw new Explained(`--${name} is not a valid http(s) URL: "${url}".`, EXIT.malformedUrl);
+  }
+  return url.replace(/\/$/, '');
+}
 
-usage: npm run exemplars -- doctor [flags]   does every exemplar dot open its trace? (only reads)
-  --prometheus-url URL      Prometheus (default http://localhost:9090)
-  --trace-store-url URL     Tempo's HTTP API, or Jaeger's query service (default http://localhost:3200)
-  --trace-api tempo|jaeger  tempo: GET /api/v2/traces/<id>; jaeger: GET /api/traces/<id> (default tempo)
-  --metric NAME             a latency histogram, without _bucket (default http_request_duration_seconds)
-  --minutes N               how far back to look, 1-1440 (default 15)
-  --slow-seconds S          requests above the bucket bound at or below S are slow (default 0.5)
-  --pending-seconds S       exemplars younger than this wait for tail sampling: pending (default 30)
-  --max-lookups N           traces looked up at most, an even sample beyond, 1-10000 (default ${DEFAULT_LOOKUPS.max})
-  --concurrency N           lookups in flight, 1-16 (default ${DEFAULT_LOOKUPS.concurrency})
-  --lookup-timeout-ms N     per lookup, 100-60000 (default ${DEFAULT_LOOKUPS.timeoutMs})
-  --grafana-url URL         check the exemplar links in Grafana's Prometheus datasource (its API)
-  --grafana-token T         a service account token for that API (default $GRAFANA_TOKEN)
-  --grafana-datasources F   or check them in a provisioning file instead
-  --datasource-uid UID      the Prometheus datasource (default: the default one, else the first)
-  --json                    print JSON for scripts
-exit codes: 0 all checks pass, 1 a check failed, 2 bad flag, 3 Prometheus unreachable, 5 trace store unreachable,
-  6 Grafana unreachable, 7 Grafana refused the token, 8 no such metric, 9 malformed URL`;
+const url = (help: string, fallback: string) => textFlag('URL', help, { default: fallback, check: httpUrl });
+const prometheusUrl = url('Prometheus', 'http://localhost:9090');
+const minutes = numberFlag('N', 'how far back to look', { min: 1, max: 1440, default: 15 });
+const json = switchFlag('print JSON for scripts');
+
+export const LIST_FLAGS = {
+  'prometheus-url': prometheusUrl,
+  minutes,
+  route: textFlag('R', 'only this route template, e.g. /api/orders'),
+  limit: numberFlag('N', 'how many to list', { min: 1, max: 1000, default: 10 }),
+  'grafana-url': url('for the links', 'http://localhost:3000'),
+  'tempo-url': url('for the links', 'http://localhost:3200'),
+  json,
+};
+
+export const DOCTOR_FLAGS = {
+  'prometheus-url': prometheusUrl,
+  'trace-store-url': url("Tempo's HTTP API, or Jaeger's query service", 'http://localhost:3200'),
+  'trace-api': choiceFlag(['tempo', 'jaeger'], 'tempo: GET /api/v2/traces/<id>; jaeger: GET /api/traces/<id>', 'tempo'),
+  metric: textFlag('NAME', 'a latency histogram, without _bucket', {
+    default: 'http_request_duration_seconds',
+    check: (metric, name) => {
+      if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metric)) throw new UsageError(`--${name} must be a metric name, got "${metric}"`);
+      return metric;
+    },
+  }),
+  minutes,
+  'slow-seconds': numberFlag('S', 'requests above the bucket bound at or below S are slow', { min: 0.001, max: 3600, default: 0.5 }),
+  'pending-seconds': numberFlag('S', 'exemplars younger than this wait for tail sampling: pending', { min: 0, max: 3600, default: 30 }),
+  'max-lookups': numberFlag('N', 'traces looked up at most, an even sample beyond', { min: 1, max: 10_000, default: DEFAULT_LOOKUPS.max }),
+  concurrency: numberFlag('N', 'lookups in flight', { min: 1, max: 16, default: DEFAULT_LOOKUPS.concurrency }),
+  'lookup-timeout-ms': numberFlag('N', 'per lookup', { min: 100, max: 60_000, default: DEFAULT_LOOKUPS.timeoutMs }),
+  'grafana-url': textFlag('URL', "check the exemplar links in Grafana's Prometheus datasource (its API)", { check: httpUrl }),
+  'grafana-token': textFlag('T', 'a service account token for that API', { env: 'GRAFANA_TOKEN' }),
+  'grafana-datasources': textFlag('F', 'or check them in a provisioning file instead'),
+  'datasource-uid': textFlag('UID', 'the Prometheus datasource', { defaultText: 'the default one, else the first' }),
+  json,
+};
+
+const USAGE = [
+  usage('usage: npm run exemplars -- [flags]          the slowest exemplars, with links', LIST_FLAGS),
+  '',
+  usage('usage: npm run exemplars -- doctor [flags]   does every exemplar dot open its trace? (only reads)', DOCTOR_FLAGS),
+  'exit codes: 0 all checks pass, 1 a check failed, 2 bad flag, 3 Prometheus unreachable, 5 trace store unreachable,',
+  '  6 Grafana unreachable, 7 Grafana refused the token, 8 no such metric, 9 malformed URL',
+].join('\n');
 
 /** The list command's exit code when Prometheus keeps no exemplars at all. */
 const EXIT_STORAGE_OFF = 4;
@@ -82,22 +109,14 @@ export async function listExemplars(options: {
 }
 
 async function list(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    'prometheus-url': { type: 'string' },
-    minutes: { type: 'string' },
-    route: { type: 'string' },
-    limit: { type: 'string' },
-    'grafana-url': { type: 'string' },
-    'tempo-url': { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const flags = parseFlags(argv, LIST_FLAGS);
   const options = {
-    prometheusUrl: urlFlag('prometheus-url', flags['prometheus-url'], 'http://localhost:9090'),
-    minutes: numberFlag('minutes', flags.minutes, 15, 1, 1440),
+    prometheusUrl: flags['prometheus-url'],
+    minutes: flags.minutes,
     route: flags.route,
-    limit: numberFlag('limit', flags.limit, 10, 1, 1000),
-    grafanaUrl: urlFlag('grafana-url', flags['grafana-url'], 'http://localhost:3000'),
-    tempoUrl: urlFlag('tempo-url', flags['tempo-url'], 'http://localhost:3200'),
+    limit: flags.limit,
+    grafanaUrl: flags['grafana-url'],
+    tempoUrl: flags['tempo-url'],
   };
   const exemplars = await listExemplars(options);
   if (flags.json) {
@@ -122,58 +141,23 @@ async function list(argv: string[]): Promise<number> {
 }
 
 
-/** A URL flag: http(s) only, trailing slash dropped; anything else exits 9 with one sentence. */
-function urlFlag(name: string, value: string | undefined, fallback: string): string {
-  const url = value ?? fallback;
-  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) {
-    throw new Explained(`--${name} is not a valid http(s) URL: "${url}".`, EXIT.malformedUrl);
-  }
-  return url.replace(/\/$/, '');
-}
-
 async function doctor(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    'prometheus-url': { type: 'string' },
-    'trace-store-url': { type: 'string' },
-    'trace-api': { type: 'string' },
-    metric: { type: 'string' },
-    minutes: { type: 'string' },
-    'slow-seconds': { type: 'string' },
-    'pending-seconds': { type: 'string' },
-    'max-lookups': { type: 'string' },
-    concurrency: { type: 'string' },
-    'lookup-timeout-ms': { type: 'string' },
-    'grafana-url': { type: 'string' },
-    'grafana-token': { type: 'string' },
-    'grafana-datasources': { type: 'string' },
-    'datasource-uid': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const traceApi = flags['trace-api'] ?? 'tempo';
-  if (traceApi !== 'tempo' && traceApi !== 'jaeger') throw new UsageError(`--trace-api must be tempo or jaeger, got "${traceApi}"`);
-  const metric = flags.metric ?? 'http_request_duration_seconds';
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metric)) throw new UsageError(`--metric must be a metric name, got "${metric}"`);
-  const lookups = {
-    max: numberFlag('max-lookups', flags['max-lookups'], DEFAULT_LOOKUPS.max, 1, 10_000),
-    concurrency: numberFlag('concurrency', flags.concurrency, DEFAULT_LOOKUPS.concurrency, 1, 16),
-    timeoutMs: numberFlag('lookup-timeout-ms', flags['lookup-timeout-ms'], DEFAULT_LOOKUPS.timeoutMs, 100, 60_000),
-  };
+  const flags = parseFlags(argv, DOCTOR_FLAGS);
+  const { metric, minutes: windowMinutes } = flags;
+  const lookups = { max: flags['max-lookups'], concurrency: flags.concurrency, timeoutMs: flags['lookup-timeout-ms'] };
   let grafana: GrafanaSource | undefined;
   if (flags['grafana-datasources'] !== undefined) grafana = { kind: 'file', path: flags['grafana-datasources'] };
-  else if (flags['grafana-url'] !== undefined) {
-    const token = flags['grafana-token'] ?? process.env.GRAFANA_TOKEN;
-    grafana = { kind: 'api', url: urlFlag('grafana-url', flags['grafana-url'], ''), token: token === '' ? undefined : token, timeoutMs: lookups.timeoutMs };
-  }
-  const prometheus = new PrometheusApi(urlFlag('prometheus-url', flags['prometheus-url'], 'http://localhost:9090'));
-  const traceStore = { api: traceApi, url: urlFlag('trace-store-url', flags['trace-store-url'], 'http://localhost:3200') } as const;
-  const windowMinutes = numberFlag('minutes', flags.minutes, 15, 1, 1440);
+  else if (flags['grafana-url'] !== undefined) grafana = { kind: 'api', url: flags['grafana-url'], token: flags['grafana-token'], timeoutMs: lookups.timeoutMs };
+  const prometheus = new PrometheusApi(flags['prometheus-url']);
+  const traceApi = flags['trace-api'];
+  const traceStore = { api: traceApi, url: flags['trace-store-url'] } as const;
   const checks = await runDoctor({
     prometheus,
     metric,
     windowMinutes,
     traceStore,
-    slowSeconds: numberFlag('slow-seconds', flags['slow-seconds'], 0.5, 0.001, 3600),
-    pendingSeconds: numberFlag('pending-seconds', flags['pending-seconds'], 30, 0, 3600),
+    slowSeconds: flags['slow-seconds'],
+    pendingSeconds: flags['pending-seconds'],
     lookups,
     grafana,
     datasourceUid: flags['datasource-uid'],

@@ -4,23 +4,26 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
-import { milliseconds, numberFlag, parseFlags, quantile, run } from './cli.ts';
+import { milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, textFlag, usage } from './cli.ts';
+import { quantile } from './stats.ts';
 
-const USAGE = `usage: npm run load -- [flags]
-  --base-url URL        the service (default http://127.0.0.1:8080)
-  --duration S          total seconds, 1-3600 (default 120)
-  --rate N              requests per second in baseline and recovery, 1-2000 (default 20)
-  --concurrency N       requests in flight at most, 1-256 (default 8)
-  --spike-start S       seconds into the run when the spike starts (default: a third of the duration)
-  --spike-duration S    seconds the spike lasts (default: a quarter of the duration)
-  --spike-factor N      rate and concurrency multiplier during the spike, 1-20 (default 4)
-  --spike-latency-ms N  latency the fault switch adds during the spike (default 1500; needs --admin-token)
-  --admin-token T       token of POST /admin/faults (default $ADMIN_TOKEN); without it the spike only adds load
-  --slowest N           slow requests to list in the summary, 0-100 (default 5)
-  --grafana-url URL     for the links (default http://localhost:3000)
-  --tempo-url URL       for the links (default http://localhost:3200)
-  --json                print the summary as JSON only (no progress)
-  --samples-file PATH   also write every request as a JSON line (route, seconds, status, traceId, endedAt)`;
+export const LOAD_FLAGS = {
+  'base-url': textFlag('URL', 'the service', { default: 'http://127.0.0.1:8080', check: (url) => url.replace(/\/$/, '') }),
+  duration: numberFlag('S', 'total seconds', { min: 1, max: 3600, default: 120 }),
+  rate: numberFlag('N', 'requests per second in baseline and recovery', { min: 1, max: 2000, default: 20 }),
+  concurrency: numberFlag('N', 'requests in flight at most', { min: 1, max: 256, default: 8 }),
+  // At most --duration, which the mapping below checks.
+  'spike-start': numberFlag('S', 'seconds into the run when the spike starts (within the duration)', { min: 0, max: 3600, defaultText: 'a third of the duration' }),
+  'spike-duration': numberFlag('S', 'seconds the spike lasts', { min: 0, max: 600, defaultText: 'a quarter of the duration' }),
+  'spike-factor': numberFlag('N', 'rate and concurrency multiplier during the spike', { min: 1, max: 20, default: 4 }),
+  'spike-latency-ms': numberFlag('N', 'latency the fault switch adds during the spike (needs --admin-token)', { min: 0, max: 60_000, default: 1500 }),
+  'admin-token': textFlag('T', 'token of POST /admin/faults; without it the spike only adds load', { env: 'ADMIN_TOKEN' }),
+  slowest: numberFlag('N', 'slow requests to list in the summary', { min: 0, max: 100, default: 5 }),
+  'grafana-url': textFlag('URL', 'for the links', { default: 'http://localhost:3000' }),
+  'tempo-url': textFlag('URL', 'for the links', { default: 'http://localhost:3200' }),
+  json: switchFlag('print the summary as JSON only (no progress)'),
+  'samples-file': textFlag('PATH', 'also write every request as a JSON line (route, seconds, status, traceId, endedAt)'),
+};
 
 const ROUTES = ['/api/users', '/api/orders'] as const;
 const REGIONS = ['eu-west', 'us-east', 'ap-south', 'mars'];
@@ -55,38 +58,24 @@ export interface LoadOptions {
 }
 
 export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
-  const flags = parseFlags(argv, {
-    'base-url': { type: 'string' },
-    duration: { type: 'string' },
-    rate: { type: 'string' },
-    concurrency: { type: 'string' },
-    'spike-start': { type: 'string' },
-    'spike-duration': { type: 'string' },
-    'spike-factor': { type: 'string' },
-    'spike-latency-ms': { type: 'string' },
-    'admin-token': { type: 'string' },
-    slowest: { type: 'string' },
-    'grafana-url': { type: 'string' },
-    'tempo-url': { type: 'string' },
-    json: { type: 'boolean' },
-    'samples-file': { type: 'string' },
-  });
-  const durationSeconds = numberFlag('duration', flags.duration, 120, 1, 3600);
-  const adminToken = flags['admin-token'] ?? env.ADMIN_TOKEN;
+  const flags = parseFlags(argv, LOAD_FLAGS, env);
+  const durationSeconds = flags.duration;
+  const spikeStartSeconds = flags['spike-start'] ?? durationSeconds / 3;
+  if (spikeStartSeconds > durationSeconds) throw rangeError('spike-start', String(spikeStartSeconds), { min: 0, max: durationSeconds });
   return {
-    baseUrl: (flags['base-url'] ?? 'http://127.0.0.1:8080').replace(/\/$/, ''),
+    baseUrl: flags['base-url'],
     durationSeconds,
-    rate: numberFlag('rate', flags.rate, 20, 1, 2000),
-    concurrency: numberFlag('concurrency', flags.concurrency, 8, 1, 256),
-    spikeStartSeconds: numberFlag('spike-start', flags['spike-start'], durationSeconds / 3, 0, durationSeconds),
-    spikeSeconds: numberFlag('spike-duration', flags['spike-duration'], durationSeconds / 4, 0, 600),
-    spikeFactor: numberFlag('spike-factor', flags['spike-factor'], 4, 1, 20),
-    spikeLatencyMs: numberFlag('spike-latency-ms', flags['spike-latency-ms'], 1500, 0, 60_000),
-    adminToken: adminToken === '' ? undefined : adminToken,
-    slowest: numberFlag('slowest', flags.slowest, 5, 0, 100),
-    grafanaUrl: flags['grafana-url'] ?? 'http://localhost:3000',
-    tempoUrl: flags['tempo-url'] ?? 'http://localhost:3200',
-    json: flags.json ?? false,
+    rate: flags.rate,
+    concurrency: flags.concurrency,
+    spikeStartSeconds,
+    spikeSeconds: flags['spike-duration'] ?? durationSeconds / 4,
+    spikeFactor: flags['spike-factor'],
+    spikeLatencyMs: flags['spike-latency-ms'],
+    adminToken: flags['admin-token'],
+    slowest: flags.slowest,
+    grafanaUrl: flags['grafana-url'],
+    tempoUrl: flags['tempo-url'],
+    json: flags.json,
     samplesFile: flags['samples-file'],
   };
 }
@@ -290,4 +279,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) run(main, USAGE);
+if (import.meta.url === `file://${process.argv[1]}`) run(main, usage('usage: npm run load -- [flags]', LOAD_FLAGS));
