@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
 import { milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, textFlag, usage } from './cli.ts';
+import { FaultSwitchClient } from './fault-switch.ts';
+import { traceIdOf } from './server-timing.ts';
 import { quantile } from './stats.ts';
 
 export const LOAD_FLAGS = {
@@ -86,13 +88,14 @@ class LoadRun {
   private readonly startedAt = performance.now();
   private readonly options: LoadOptions;
   private faultSet = false;
-  private faultSwitchUsable: boolean;
+  /** The fault switch, while a token allows using it. */
+  private faultSwitch: FaultSwitchClient | undefined;
   /** Whether the spike went through the fault switch at least once. */
   faultSwitchUsed = false;
 
   constructor(options: LoadOptions) {
     this.options = options;
-    this.faultSwitchUsable = options.adminToken !== undefined;
+    this.faultSwitch = options.adminToken === undefined ? undefined : new FaultSwitchClient(options.baseUrl, options.adminToken);
   }
 
   stop(): void {
@@ -141,8 +144,7 @@ class LoadRun {
         headers: { baggage: `user_id=load-user-${worker},region=${REGIONS[worker % REGIONS.length]}` },
       });
       await response.arrayBuffer();
-      const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')?.[1];
-      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId, phase, endedAt: Date.now() });
+      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId: traceIdOf(response), phase, endedAt: Date.now() });
     } catch {
       this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: 0, traceId: undefined, phase, endedAt: Date.now() });
     }
@@ -150,31 +152,23 @@ class LoadRun {
 
   /** During the spike, the fault switch slows half of all requests, when a token allows it. */
   async setFault(on: boolean): Promise<void> {
-    if (!this.faultSwitchUsable || on === this.faultSet) return;
+    const faultSwitch = this.faultSwitch;
+    if (faultSwitch === undefined || on === this.faultSet) return;
     this.faultSet = on;
     try {
-      await this.callFaultSwitch(on);
-      if (on) this.faultSwitchUsed = true;
+      if (on) {
+        await faultSwitch.set({
+          route: '*',
+          slow_probability: 0.5,
+          added_latency_ms: this.options.spikeLatencyMs,
+          duration_seconds: Math.max(1, Math.ceil(this.options.spikeSeconds)),
+        });
+        this.faultSwitchUsed = true;
+      } else await faultSwitch.clear();
     } catch (error) {
-      this.faultSwitchUsable = false;
+      this.faultSwitch = undefined;
       console.error(`\nfault switch: ${(error as Error).message}; the spike adds load only`);
     }
-  }
-
-  private async callFaultSwitch(on: boolean): Promise<void> {
-    const response = await fetch(`${this.options.baseUrl}/admin/faults`, {
-      method: on ? 'POST' : 'DELETE',
-      headers: { authorization: `Bearer ${this.options.adminToken}`, 'content-type': 'application/json' },
-      body: on
-        ? JSON.stringify({
-            route: '*',
-            slow_probability: 0.5,
-            added_latency_ms: this.options.spikeLatencyMs,
-            duration_seconds: Math.max(1, Math.ceil(this.options.spikeSeconds)),
-          })
-        : null,
-    });
-    if (!response.ok) throw new Error(`it answered ${response.status}: ${await response.text()}`);
   }
 }
 
@@ -198,14 +192,14 @@ export interface LoadSummary {
 function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean): LoadSummary {
   const routes = ROUTES.map((route) => {
     const samples = run.samples.filter((sample) => sample.route === route);
-    const sorted = samples.map((sample) => sample.seconds).sort((a, b) => a - b);
+    const seconds = samples.map((sample) => sample.seconds);
     return {
       route,
       count: samples.length,
       errors: samples.filter((sample) => sample.status === 0 || sample.status >= 500).length,
-      p50Seconds: quantile(sorted, 0.5),
-      p95Seconds: quantile(sorted, 0.95),
-      p99Seconds: quantile(sorted, 0.99),
+      p50Seconds: quantile(seconds, 0.5),
+      p95Seconds: quantile(seconds, 0.95),
+      p99Seconds: quantile(seconds, 0.99),
     };
   });
   const slowest = run.samples
@@ -225,9 +219,9 @@ function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean)
 
 function progressLine(run: LoadRun, since: number): string {
   const recent = run.samples.slice(since);
-  const sorted = recent.map((sample) => sample.seconds).sort((a, b) => a - b);
+  const seconds = recent.map((sample) => sample.seconds);
   const errors = recent.filter((sample) => sample.status === 0 || sample.status >= 500).length;
-  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.length).padStart(5)} req  p50 ${milliseconds(quantile(sorted, 0.5)).padStart(7)}  p95 ${milliseconds(quantile(sorted, 0.95)).padStart(7)}  p99 ${milliseconds(quantile(sorted, 0.99)).padStart(7)}  errors ${errors}`;
+  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.length).padStart(5)} req  p50 ${milliseconds(quantile(seconds, 0.5)).padStart(7)}  p95 ${milliseconds(quantile(seconds, 0.95)).padStart(7)}  p99 ${milliseconds(quantile(seconds, 0.99)).padStart(7)}  errors ${errors}`;
 }
 
 function printSummary(summary: LoadSummary): void {
