@@ -9,13 +9,13 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { CountingCollector } from '../harness/collector.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { rssMb, stopChild } from '../harness/process.ts';
+import { ROOT } from '../harness/root.ts';
+import { quantile, upperMedian } from '../scripts/stats.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SMOKE = process.argv.includes('--smoke');
 const SETTINGS = SMOKE
   ? { rounds: 1, warmupSeconds: 0.3, seconds: 0.7, fixedRateSeconds: 0.7, memorySeconds: 1, coldStarts: 1, renders: 3 }
@@ -115,14 +115,8 @@ async function load(url: string, seconds: number, overallRate?: number): Promise
   return { requestsPerSecond: result.requests.average, requests: result.requests.total, latenciesMs, errors: result.errors + result.non2xx };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-const percentile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-};
+// The bench's median: the upper middle of its rounds, as it always reported (scripts/stats.ts upperMedian).
+const median = upperMedian;
 const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / median(values);
 
 // ---------------------------------------------------------------------------------------------- measurements
@@ -152,11 +146,11 @@ async function throughputAndLatency(collector: CountingCollector) {
       await server.process.stop();
       const exported = (await acceptedSpans()) - spansBefore;
       rps[name].push(saturated.requestsPerSecond);
-      p50AtRate[name].push(percentile(fixed.latenciesMs, 0.5));
-      p99AtRate[name].push(percentile(fixed.latenciesMs, 0.99));
+      p50AtRate[name].push(quantile(fixed.latenciesMs, 0.5));
+      p99AtRate[name].push(quantile(fixed.latenciesMs, 0.99));
       spansPerRequest[name].push(exported / (warmup.requests + saturated.requests + fixed.requests));
       errors += saturated.errors + fixed.errors;
-      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${percentile(fixed.latenciesMs, 0.99).toFixed(2)} ms, ${spansPerRequest[name].at(-1)!.toFixed(2)} spans exported per request`);
+      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${quantile(fixed.latenciesMs, 0.99).toFixed(2)} ms, ${spansPerRequest[name].at(-1)!.toFixed(2)} spans exported per request`);
     }
   }
   return { rps, p50AtRate, p99AtRate, spansPerRequest, errors };

@@ -6,6 +6,7 @@ import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { freePort } from '../harness/prometheus.ts';
 import { ServiceProcess } from '../harness/service.ts';
+import { quantile } from '../scripts/stats.ts';
 
 const PHASE_SECONDS = 30;
 const PHASES = ['down at start', 'up', 'down mid-run', 'back up'] as const;
@@ -53,12 +54,11 @@ describe('reliability: the OTLP endpoint down at start and mid-run, under two mi
           }),
         );
         clearInterval(sampler);
-        latencies.sort((a, b) => a - b);
         figures.push({
           phase: `${index + 1}. ${phase}`,
           served: latencies.length,
           failed,
-          p99Ms: Number(latencies[Math.ceil(latencies.length * 0.99) - 1]!.toFixed(1)),
+          p99Ms: Number(quantile(latencies, 0.99).toFixed(1)),
           peakRssMb: Math.round(peakRssMb),
           spansReceived: phase === 'up' || phase === 'back up' ? receiver!.received - receivedBefore : 0,
         });
