@@ -4,9 +4,7 @@
 // and the names Tempo generates against Tempo's source at v3.0.3. e2e/dashboard.ts checks the data side.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defaultDashboard, type Dashboard as GrafanaDashboard } from '@grafana/schema';
 import type { Options as NodeGraphOptions } from '@grafana/schema/dist/esm/raw/composable/nodegraph/panelcfg/x/NodeGraphPanelCfg_types.gen';
 import type { Options as TextOptions } from '@grafana/schema/dist/esm/raw/composable/text/panelcfg/x/TextPanelCfg_types.gen';
@@ -19,9 +17,9 @@ import { parser as traceQlParser } from '@grafana/lezer-traceql';
 import { parse } from 'yaml';
 import { DASHBOARD_FILE, allPanels, buildDashboard, prometheusTargets, renderDashboard, type BuiltPanels } from '../scripts/dashboard.ts';
 import { Prometheus } from '../harness/prometheus.ts';
+import { readProjectFile } from '../harness/root.ts';
+import { substituteDashboardVariables } from '../harness/promql.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 // ---------------------------------------------------------------------------------------------- Grafana's schema
 
@@ -128,9 +126,6 @@ function grafanaServiceMapQueries(board: { panels?: BuiltPanels }): string[] {
 
 // ---------------------------------------------------------------------------------------------- PromQL
 
-/** Grafana's variables, as Grafana would substitute them (all routes, a 15-minute dashboard). */
-const substitute = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '15m').replaceAll('$route', '.+');
-
 interface Selectors {
   metrics: Set<string>;
   labels: Set<string>;
@@ -169,7 +164,7 @@ function selectors(ast: unknown): Selectors {
 const committed = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as ReturnType<typeof buildDashboard>;
 const panels = allPanels(committed);
 const targets = prometheusTargets(committed);
-const datasources = (parse(read('grafana/provisioning/datasources/datasources.yaml')) as { datasources: { uid: string; type: string; jsonData: Record<string, any> }[] }).datasources;
+const datasources = (parse(readProjectFile('grafana/provisioning/datasources/datasources.yaml')) as { datasources: { uid: string; type: string; jsonData: Record<string, any> }[] }).datasources;
 const provisioned = new Map(datasources.map((datasource) => [datasource.uid, datasource.type]));
 const annotations = committed.annotations?.list ?? [];
 
@@ -230,7 +225,7 @@ describe('dashboard: what it shows', () => {
     const label = datasources.find((datasource) => datasource.type === 'prometheus')!.jsonData.exemplarTraceIdDestinations[0].urlDisplayLabel as string;
     assert.ok(content.content.includes(`**${label}**`), label);
     assert.match(content.content, /make load/);
-    assert.match(read('Makefile'), /^load:/m);
+    assert.match(readProjectFile('Makefile'), /^load:/m);
     assert.match(content.content, /fault_injection_active/);
   });
   it('describes every panel in a line', () => {
@@ -279,7 +274,7 @@ describe('dashboard: datasources', () => {
 // One real Prometheus (its API parses PromQL; nothing is scraped) for the checks that need its parser.
 let prometheus: Prometheus | undefined;
 async function prometheusSelectors(promql: string): Promise<Selectors> {
-  const response = await fetch(`${prometheus!.url}/api/v1/parse_query?query=${encodeURIComponent(substitute(promql))}`);
+  const response = await fetch(`${prometheus!.url}/api/v1/parse_query?query=${encodeURIComponent(substituteDashboardVariables(promql))}`);
   const body = (await response.json()) as { status: string; error?: string; data: unknown };
   assert.equal(body.status, 'success', `PromQL does not parse: ${promql}: ${body.error}`);
   return selectors(body.data);
@@ -325,8 +320,8 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
   it('draws the fault switch and the HighP99Latency alert, on the latency panels, with 5 s steps', async () => {
     const [fault, alert] = annotations;
     assert.deepEqual((await prometheusSelectors(fault!.expr!)).metrics, new Set(['fault_injection_active']));
-    assert.match(read('src/telemetry/metrics.ts'), /gauge\('fault_injection_active'/);
-    const rules = (parse(read('prometheus/rules.yml')) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups.flatMap((group) => group.rules);
+    assert.match(readProjectFile('src/telemetry/metrics.ts'), /gauge\('fault_injection_active'/);
+    const rules = (parse(readProjectFile('prometheus/rules.yml')) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups.flatMap((group) => group.rules);
     const rule = rules.find((candidate) => alert!.expr!.includes(`alertname="${candidate.alert}"`))!;
     assert.equal(rule.alert, 'HighP99Latency');
     assert.match(alert!.expr!, /alertstate="firing"/);
@@ -334,7 +329,7 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
     const recorded = rules.find((candidate) => rule.expr.startsWith((candidate as { record?: string }).record ?? '\0'))!;
     assert.ok((await prometheusSelectors(recorded.expr)).grouping.includes('route'));
     const latencyPanelIds = panels.filter((panel) => panel.type === 'timeseries' && prometheusTargets({ panels: [panel] }).every((target) => target.expr.startsWith('histogram_quantile'))).map((panel) => panel.id);
-    const scrapeInterval = (parse(read('prometheus/prometheus.yml')) as { global: { scrape_interval: string } }).global.scrape_interval;
+    const scrapeInterval = (parse(readProjectFile('prometheus/prometheus.yml')) as { global: { scrape_interval: string } }).global.scrape_interval;
     for (const annotation of [fault!, alert!]) {
       assert.deepEqual(annotation.filter?.ids.sort(), latencyPanelIds.sort(), annotation.name);
       assert.equal(annotation.step, scrapeInterval, `${annotation.name}: steps no longer than a scrape, or a short fault is skipped`);
@@ -389,7 +384,7 @@ describe('dashboard: links to Tempo search in Explore', () => {
     assert.deepEqual(byTitle.get('Latency of $route'), ['{resource.service.name="exemplar-demo" && span.http.route="/api/users" && duration > 500ms}']);
     assert.deepEqual(byTitle.get('p99 by span name (Tempo span metrics)'), ['{resource.service.name="exemplar-demo" && name="checkPaymentStatus" && duration > 500ms}']);
     // The attribute the route is read from is the one the service's server spans carry.
-    assert.match(read('src/http/middleware/telemetry.ts'), /\[ATTR_HTTP_ROUTE\]: route/);
+    assert.match(readProjectFile('src/http/middleware/telemetry.ts'), /\[ATTR_HTTP_ROUTE\]: route/);
   });
   it('draws the service map from Tempo, which reads the service graph from the provisioned Prometheus', () => {
     const map = panels.find((panel) => panel.type === 'nodeGraph')!;

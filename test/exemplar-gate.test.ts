@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { ServiceProcess } from '../harness/service.ts';
+import { traceIdOf } from '../scripts/server-timing.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -26,7 +27,9 @@ describe('exemplars while span export fails', () => {
   async function request(): Promise<string> {
     const response = await fetch(`${service.baseUrl}/api/users`);
     await response.arrayBuffer();
-    return /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1]!;
+    const traceId = traceIdOf(response);
+    assert.ok(traceId, 'server-timing names the trace');
+    return traceId;
   }
 
   async function scrape(): Promise<{ enabled: number; exemplarTraces: Set<string> }> {

@@ -6,6 +6,7 @@ import { prometheusTargets } from '../scripts/dashboard.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { Prometheus } from '../harness/prometheus.ts';
+import { substituteDashboardVariables } from '../harness/promql.ts';
 import { ServiceProcess } from '../harness/service.ts';
 
 interface Stack {
@@ -107,8 +108,7 @@ describe('Prometheus scraping the service', () => {
       const expressions = prometheusTargets().filter((target) => target.writtenBy === 'service');
       assert.ok(expressions.length >= 9);
       for (const { panel, expr } of expressions) {
-        // Grafana's variables, as Grafana would substitute them for "All" routes.
-        const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$route', '.+');
+        const promql = substituteDashboardVariables(expr);
         await stack!.prometheus.parse(promql);
         const result = await stack!.prometheus.query(promql);
         assert.ok(result.length > 0, `${panel}: ${promql} returned no data`);

@@ -2,14 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { Prometheus } from '../harness/prometheus.ts';
+import { ROOT } from '../harness/root.ts';
 import { runNode, ServiceProcess } from '../harness/service.ts';
+import { FaultSwitchClient } from '../scripts/fault-switch.ts';
 
 const TOKEN = 'scripts-test-admin-token';
 
@@ -69,8 +70,7 @@ describe('load script and exemplars command', () => {
   it('spiked through the fault switch, which is off again afterwards', async () => {
     assert.equal(summary.faultSwitchUsed, true);
     assert.ok(summary.slowest[0]!.seconds >= 0.3, 'the fault added 300 ms to some requests');
-    const state = await fetch(`${service.baseUrl}/admin/faults`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.deepEqual(await state.json(), { active: false });
+    assert.deepEqual(await new FaultSwitchClient(service.baseUrl, TOKEN).state(), { active: false });
   });
 
   it('names the slowest requests by traces the service exported, with links', async () => {
@@ -126,7 +126,7 @@ describe('load script and exemplars command', () => {
 
   it('ends cleanly on Ctrl-C (SIGINT) with the summary so far', async () => {
     const child = spawn(process.execPath, ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '60', '--rate', '50'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { ServiceProcess } from '../harness/service.ts';
+import { traceIdOf } from '../scripts/server-timing.ts';
 
 /** Runs `test` against the service exporting to a fresh receiver, and stops both whatever happens. */
 async function withService(env: Record<string, string>, test: (service: ServiceProcess, receiver: OtlpReceiver) => Promise<void>): Promise<void> {
@@ -28,7 +29,8 @@ describe('graceful shutdown', () => {
 
       const response = await inFlight;
       assert.equal(response.status, 200);
-      const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1];
+      const traceId = traceIdOf(response);
+      assert.ok(traceId, 'server-timing names the trace');
       await response.arrayBuffer();
 
       const { code } = await service.exit;
@@ -43,7 +45,7 @@ describe('graceful shutdown', () => {
       // 64 requests in flight (300 ms each), half on each route, when SIGTERM arrives.
       const inFlight = Array.from({ length: 64 }, (_, i) =>
         fetch(`${service.baseUrl}/api/${i % 2 === 0 ? 'users' : 'orders'}`).then(
-          async (response) => ({ status: response.status, trace: /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')?.[1], body: await response.text() }),
+          async (response) => ({ status: response.status, trace: traceIdOf(response), body: await response.text() }),
           (error: Error) => ({ status: 0, trace: undefined, body: error.message }),
         ),
       );
