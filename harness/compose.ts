@@ -2,10 +2,11 @@
 // docker-compose.yml. Its `config` command validates and interpolates the file without any engine, so the tests and
 // e2e see the stack exactly as `docker compose up` would resolve it.
 import { spawnSync } from 'node:child_process';
-import { ROOT } from './root.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT } from './root.ts';
 import { peerDir } from './peers.ts';
-
 
 export function composeBinary(): string {
   return join(peerDir('compose'), 'docker-compose');
@@ -54,10 +55,16 @@ export interface ResolvedService {
   readonly read_only?: boolean;
   readonly profiles?: string[];
   readonly depends_on?: Record<string, { condition: string }>;
+  readonly ports?: { readonly host_ip?: string; readonly target: number; readonly published?: string }[];
+  readonly restart?: string;
+  readonly cap_drop?: string[];
+  readonly security_opt?: string[];
 }
 
 export interface ResolvedCompose {
   readonly services: Record<string, ResolvedService>;
+  /** The named volumes the file declares. */
+  readonly volumes?: Record<string, unknown>;
 }
 
 /** The whole resolved model, every profile included, with `envFiles` (by default .env.example) as the user's .env. */
@@ -65,4 +72,11 @@ export function resolvedCompose(envFiles: readonly string[] = [join(ROOT, '.env.
   const run = composeConfig({ envFiles, profiles: ['*'], json: true });
   if (run.status !== 0) throw new Error(`docker compose config failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as ResolvedCompose;
+}
+
+/** A user's .env holding `settings` (none: a machine with no .env at all), as a file for `envFiles`. */
+export function envFileWith(settings: Readonly<Record<string, string>> = {}): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'exemplar-demo-env-')), '.env');
+  writeFileSync(file, Object.entries(settings).map(([name, value]) => `${name}=${value}\n`).join(''));
+  return file;
 }

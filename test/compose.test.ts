@@ -3,17 +3,13 @@
 // This is where `make up` broke before: a `chown` in the distroless Tempo image, and a Grafana role that could not
 // open the trace behind an exemplar.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { composeConfig, resolvedCompose, type ResolvedService } from '../harness/compose.ts';
+import { composeConfig, envFileWith, resolvedCompose, type ResolvedService } from '../harness/compose.ts';
+import { readProjectFile, ROOT } from '../harness/root.ts';
 import { APP_IMAGE, APP_IMAGE_NAME, factsOf, GRAFANA_EXPLORE_ROLES, IMAGES, type ImageFacts, resolveExecutable } from '../harness/images.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const noEnvFile = join(mkdtempSync(join(tmpdir(), 'exemplar-demo-compose-')), 'empty.env');
-writeFileSync(noEnvFile, '');
+const noEnvFile = envFileWith();
 
 describe('docker compose config (the real Compose CLI, v2.40.3)', () => {
   const cases: [string, Parameters<typeof composeConfig>[0]][] = [
@@ -31,9 +27,7 @@ describe('docker compose config (the real Compose CLI, v2.40.3)', () => {
   }
 
   it('refuses a broken file (the check can fail)', () => {
-    const broken = join(mkdtempSync(join(tmpdir(), 'exemplar-demo-compose-')), '.env');
-    writeFileSync(broken, 'APP_PORT=not-a-port\n');
-    const run = composeConfig({ envFiles: [broken] });
+    const run = composeConfig({ envFiles: [envFileWith({ APP_PORT: 'not-a-port' })] });
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /not-a-port/);
   });
@@ -132,7 +126,7 @@ describe('every service against the facts of its image (harness/images.ts)', () 
   });
 
   it('keeps the image scripts the app and load commands name (Dockerfile COPY)', () => {
-    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const dockerfile = readProjectFile('Dockerfile');
     assert.match(dockerfile, /^WORKDIR \/app$/m);
     for (const file of APP_IMAGE.files) assert.match(dockerfile, new RegExp(`^COPY --from=check ${file} \\.${file.slice('/app'.length)}$`, 'm'));
     for (const [name, service] of services.filter(([, service]) => service.image === APP_IMAGE_NAME)) {
@@ -142,16 +136,16 @@ describe('every service against the facts of its image (harness/images.ts)', () 
   });
 
   it('runs the command the Dockerfile names (CMD) in the app service', () => {
-    assert.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), new RegExp(`^CMD ${JSON.stringify(APP_IMAGE.cmd).replaceAll(',', ', ').replaceAll('[', '\\[').replaceAll(']', '\\]')}$`, 'm'));
+    assert.match(readProjectFile('Dockerfile'), new RegExp(`^CMD ${JSON.stringify(APP_IMAGE.cmd).replaceAll(',', ', ').replaceAll('[', '\\[').replaceAll(']', '\\]')}$`, 'm'));
     assert.equal(compose.services.app!.command ?? null, null, 'the app service keeps the image CMD');
   });
 
   it('does not install the node dev dependency (a second Node binary) in the image', () => {
-    assert.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /npm ci --ignore-scripts/);
+    assert.match(readProjectFile('Dockerfile'), /npm ci --ignore-scripts/);
   });
 
   it('keeps .env (the admin password) out of the build context', () => {
-    assert.ok(readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').includes('.env'));
+    assert.ok(readProjectFile('.dockerignore').split('\n').includes('.env'));
   });
 });
 

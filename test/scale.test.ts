@@ -3,31 +3,26 @@
 // are checked against the files and against each other. e2e/scale.ts runs the topology itself.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { resolvedCompose } from '../harness/compose.ts';
 import { peerDir } from '../harness/peers.ts';
 import { prometheusDir } from '../harness/prometheus.ts';
+import { readProjectFile, ROOT } from '../harness/root.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const yamlOf = (path: string) => parse(read(path), { merge: true }) as Record<string, any>;
+/** The Collector and Prometheus files themselves (the Compose services are read as Compose resolves them). */
+const yamlOf = (path: string) => parse(readProjectFile(path)) as Record<string, any>;
 
-interface Service {
-  image: string;
-  profiles?: string[];
-  command: string[];
-  environment?: Record<string, string>;
-  volumes: string[];
-  healthcheck?: { test: string[] };
-  restart?: string;
-  depends_on?: Record<string, { condition: string }>;
-}
-const compose = yamlOf('docker-compose.yml') as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const dotEnv = join(ROOT, '.env.example');
+/** `make up`: every profile's services, as Compose resolves them with .env.example as .env. */
+const compose = resolvedCompose([dotEnv]);
+/** `make up-scale`: the same with scale.env's switches. */
+const scaled = resolvedCompose([dotEnv, join(ROOT, 'scale.env')]);
+/** scale.env's switches, read from the file itself: which settings the scale profile turns. */
 const scaleEnv = Object.fromEntries(
-  read('scale.env')
+  readProjectFile('scale.env')
     .split('\n')
     .filter((line) => /^[A-Z_]+=/.test(line))
     .map((line) => line.split('=', 2) as [string, string]),
@@ -124,10 +119,19 @@ describe('scale profile: Compose services', () => {
   });
 
   it('switches the gateway and remote write on only through scale.env, to files the services mount', () => {
-    assert.ok(collector.command.includes('--config=${OTEL_COLLECTOR_OVERLAY:-/dev/null}'), 'unset: the single Collector');
-    assert.ok(collector.volumes.includes(`./otel-collector/gateway.yaml:${scaleEnv.OTEL_COLLECTOR_OVERLAY}:ro`));
-    assert.ok(prometheus.command.includes('--config.file=/etc/prometheus/${PROMETHEUS_CONFIG:-prometheus.yml}'));
-    assert.ok(existsSync(join(ROOT, 'prometheus', scaleEnv.PROMETHEUS_CONFIG!)), 'prometheus/ is mounted as /etc/prometheus');
+    const scaledCollector = scaled.services['otel-collector']!;
+    const scaledPrometheus = scaled.services.prometheus!;
+    assert.ok(collector.command!.includes('--config=/dev/null'), 'unset: the single Collector');
+    assert.ok(scaledCollector.command!.includes(`--config=${scaleEnv.OTEL_COLLECTOR_OVERLAY}`), 'set: the gateway on top');
+    const gateway = join(ROOT, 'otel-collector/gateway.yaml');
+    assert.ok(
+      scaledCollector.volumes!.some((mount) => mount.type === 'bind' && mount.source === gateway && mount.target === scaleEnv.OTEL_COLLECTOR_OVERLAY && mount.read_only === true),
+      'gateway.yaml is mounted there, read-only',
+    );
+    assert.ok(prometheus.command!.includes('--config.file=/etc/prometheus/prometheus.yml'), 'unset: the single Prometheus');
+    assert.ok(scaledPrometheus.command!.includes(`--config.file=/etc/prometheus/${scaleEnv.PROMETHEUS_CONFIG}`), 'set: scale.yml');
+    assert.ok(scaledPrometheus.volumes!.some((mount) => mount.type === 'bind' && mount.source === join(ROOT, 'prometheus') && mount.target === '/etc/prometheus'), 'prometheus/ is mounted as /etc/prometheus');
+    assert.ok(existsSync(join(ROOT, 'prometheus', scaleEnv.PROMETHEUS_CONFIG!)), `prometheus/${scaleEnv.PROMETHEUS_CONFIG} exists`);
     assert.deepEqual(Object.keys(scaleEnv).sort(), ['OTEL_COLLECTOR_OVERLAY', 'PROMETHEUS_CONFIG']);
   });
 
@@ -135,7 +139,7 @@ describe('scale profile: Compose services', () => {
     for (const [name, sampler] of samplers) {
       assert.equal(sampler.image, collector.image, name);
       assert.equal(sampler.restart, 'unless-stopped', name);
-      assert.ok(sampler.healthcheck!.test.includes(`http://${name}:13133/`), `${name} healthcheck asks its own address`);
+      assert.ok(sampler.healthcheck!.test!.includes(`http://${name}:13133/`), `${name} healthcheck asks its own address`);
       assert.deepEqual(sampler.depends_on, collector.depends_on, name);
     }
   });
@@ -145,7 +149,7 @@ describe('scale profile: Compose services', () => {
     assert.equal(longterm.restart, 'unless-stopped');
     assert.ok(longterm.healthcheck);
     for (const flag of ['--config.file=/etc/prometheus/longterm.yml', '--web.enable-remote-write-receiver', '--enable-feature=exemplar-storage']) {
-      assert.ok(longterm.command.includes(flag), flag);
+      assert.ok(longterm.command!.includes(flag), flag);
     }
     assert.ok(yamlOf('prometheus/longterm.yml').storage.exemplars.max_exemplars > 0);
   });

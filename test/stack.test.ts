@@ -6,31 +6,24 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildDashboard, DASHBOARD_FILE } from '../scripts/dashboard.ts';
 import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
+import { envFileWith, resolvedCompose } from '../harness/compose.ts';
 import { peerDir } from '../harness/peers.ts';
 import { prometheusDir } from '../harness/prometheus.ts';
+import { readProjectFile, ROOT } from '../harness/root.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-// merge: Compose files use YAML merge keys (`<<: *restart`).
-const yamlOf = (path: string) => parse(read(path), { merge: true }) as Record<string, any>;
+/** The stack's own config files (not docker-compose.yml: its services are read as Compose resolves them, below). */
+const yamlOf = (path: string) => parse(readProjectFile(path)) as Record<string, any>;
 
-interface ComposeService {
-  image?: string;
-  build?: unknown;
-  profiles?: string[];
-  ports?: string[];
-  volumes?: string[];
-  healthcheck?: { test: string[] };
-  depends_on?: Record<string, { condition: string }>;
-  restart?: string;
-  command?: string[];
-  entrypoint?: string[];
-}
-const compose = yamlOf('docker-compose.yml') as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+/** The stack as `docker compose up` would run it with .env.example as .env, every profile included. */
+const compose = resolvedCompose();
+/** With no .env at all: what the file itself sets, no more. */
+const withoutEnv = resolvedCompose([envFileWith()]).services;
+/** With a user's .env that sets what the file leaves to the user. */
+const USER_SETTINGS = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', ADMIN_TOKEN: 'a-user-token', GRAFANA_ADMIN_PASSWORD: 'a-user-password' };
+const withUserEnv = resolvedCompose([envFileWith(USER_SETTINGS)]).services;
 const services = Object.entries(compose.services);
 /** One-shot helpers (others wait for them to complete) and opt-in profiles need no healthcheck or restart policy. */
 const oneShot = new Set(
@@ -49,30 +42,31 @@ describe('docker-compose.yml', () => {
       if (service.image === undefined || service.image === local) continue; // the app image is built here
       assert.match(service.image, /^[a-z0-9./-]+:v?\d+\.\d+\.\d+(-[a-z]+)?$/, `${name}: ${service.image}`);
     }
-    assert.match(read('Dockerfile'), /^ARG NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim$/m, 'Node 24 slim base pinned');
+    assert.match(readProjectFile('Dockerfile'), /^ARG NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim$/m, 'Node 24 slim base pinned');
   });
 
   it('runs the same Prometheus and Collector releases as the tests build', () => {
-    const prometheusModule = /require github.com\/prometheus\/prometheus v0\.(\d+)\.(\d+)/.exec(read('peers/prometheus/go.mod'))!;
+    const prometheusModule = /require github.com\/prometheus\/prometheus v0\.(\d+)\.(\d+)/.exec(readProjectFile('peers/prometheus/go.mod'))!;
     const minor = Number(prometheusModule[1]);
     assert.equal(compose.services.prometheus!.image, `prom/prometheus:v${Math.floor(minor / 100)}.${minor % 100}.${prometheusModule[2]}`);
-    const collector = /^\s*version: (\S+)$/m.exec(read('peers/otelcol/builder-config.yaml'))![1];
+    const collector = /^\s*version: (\S+)$/m.exec(readProjectFile('peers/otelcol/builder-config.yaml'))![1];
     assert.equal(compose.services['otel-collector']!.image, `otel/opentelemetry-collector-contrib:${collector}`);
   });
 
   it('mounts only files that exist, and named volumes that are declared', () => {
     for (const [name, service] of services) {
-      for (const volume of service.volumes ?? []) {
-        const source = volume.split(':')[0]!;
-        if (source.startsWith('.')) assert.ok(existsSync(join(ROOT, source)), `${name} mounts missing ${source}`);
-        else assert.ok(source in compose.volumes, `${name} uses undeclared volume ${source}`);
+      for (const mount of service.volumes ?? []) {
+        const source = mount.source!;
+        // Compose resolves bind sources to absolute paths (and would create a missing one as an empty folder).
+        if (mount.type === 'bind') assert.ok(source.startsWith(ROOT) && existsSync(source), `${name} mounts missing ${source}`);
+        else assert.ok(source in (compose.volumes ?? {}), `${name} uses undeclared volume ${source}`);
       }
     }
   });
 
   it('publishes every port on 127.0.0.1 only', () => {
     for (const [name, service] of services) {
-      for (const port of service.ports ?? []) assert.match(port, /^127\.0\.0\.1:/, `${name}: ${port}`);
+      for (const port of service.ports ?? []) assert.equal(port.host_ip, '127.0.0.1', `${name}: ${JSON.stringify(port)}`);
     }
   });
 
@@ -84,13 +78,14 @@ describe('docker-compose.yml', () => {
         assert.match(condition, /^service_(healthy|completed_successfully)$/, `${name} -> ${dependency}`);
       }
     }
-    assert.match(read('Dockerfile'), /^HEALTHCHECK /m);
-    assert.match(read('Dockerfile'), /^USER node$/m, 'the app runs as a non-root user');
+    assert.match(readProjectFile('Dockerfile'), /^HEALTHCHECK /m);
+    assert.match(readProjectFile('Dockerfile'), /^USER node$/m, 'the app runs as a non-root user');
   });
 
   it('samples every trace at the head in Compose, leaving the choice to the Collector', () => {
-    const app = compose.services.app as unknown as { environment: Record<string, string> };
-    assert.equal(app.environment.OTEL_TRACES_SAMPLER, '${OTEL_TRACES_SAMPLER:-parentbased_always_on}');
+    assert.equal(withoutEnv.app!.environment!.OTEL_TRACES_SAMPLER, 'parentbased_always_on', 'without a .env');
+    assert.equal(compose.services.app!.environment!.OTEL_TRACES_SAMPLER, 'parentbased_always_on', 'with .env.example');
+    assert.equal(withUserEnv.app!.environment!.OTEL_TRACES_SAMPLER, USER_SETTINGS.OTEL_TRACES_SAMPLER, 'a .env chooses another');
   });
 });
 
@@ -193,25 +188,26 @@ describe('Grafana files (Grafana cannot be had here: checked against each other 
   it('opens on the last 15 minutes, refreshing every 5 s, and is the home dashboard', () => {
     assert.deepEqual(dashboard.time, { from: 'now-15m', to: 'now' });
     assert.equal(dashboard.refresh, '5s');
-    const grafana = compose.services.grafana as unknown as { environment: Record<string, string> };
-    assert.equal(grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, '/var/lib/grafana/dashboards/latency.json');
-    assert.equal(grafana.environment.GF_SECURITY_ADMIN_PASSWORD, '${GRAFANA_ADMIN_PASSWORD:-}', 'admin password from .env');
+    assert.equal(compose.services.grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, '/var/lib/grafana/dashboards/latency.json');
+    assert.equal(withUserEnv.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD, USER_SETTINGS.GRAFANA_ADMIN_PASSWORD, 'admin password from .env');
+    assert.equal(withoutEnv.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD, '', 'and none written in the file');
   });
 });
 
 describe('security defaults', () => {
   it('runs the app container as non-root with a read-only root, no capabilities and no privilege gain', () => {
-    const app = compose.services.app as ComposeService & { read_only?: boolean; cap_drop?: string[]; security_opt?: string[] };
+    const app = compose.services.app!;
     assert.equal(app.read_only, true);
     assert.deepEqual(app.cap_drop, ['ALL']);
     assert.deepEqual(app.security_opt, ['no-new-privileges:true']);
-    assert.match(read('Dockerfile'), /^USER node$/m);
+    assert.match(readProjectFile('Dockerfile'), /^USER node$/m);
   });
 
   it('keeps the fault switch off unless a token is set', () => {
-    const app = compose.services.app as unknown as { environment: Record<string, string> };
-    assert.equal(app.environment.ADMIN_TOKEN, '${ADMIN_TOKEN:-}');
-    assert.match(read('.env.example'), /^ADMIN_TOKEN=$/m);
+    assert.equal(withoutEnv.app!.environment!.ADMIN_TOKEN, '', 'without a .env');
+    assert.equal(compose.services.app!.environment!.ADMIN_TOKEN, '', 'with .env.example');
+    assert.equal(withUserEnv.app!.environment!.ADMIN_TOKEN, USER_SETTINGS.ADMIN_TOKEN, 'a token set in .env reaches the app');
+    assert.match(readProjectFile('.env.example'), /^ADMIN_TOKEN=$/m, '.env.example names the switch, empty');
   });
 
   it('commits no secret, credential or machine-specific path', () => {
