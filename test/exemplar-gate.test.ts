@@ -3,12 +3,11 @@
 // found") and says so on /metrics and in its log; once an export gets through, exemplars come back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { traceIdOf } from '../scripts/server-timing.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('exemplars while span export fails', () => {
   let receiver: OtlpReceiver;

@@ -2,6 +2,7 @@
 // The figures it prints are those of the README's Reliability section.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { freePort } from '../harness/prometheus.ts';
@@ -101,7 +102,7 @@ describe('reliability: scrapes during heavy load', () => {
           const response = await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'application/openmetrics-text' } });
           if ((await response.text()).endsWith('# EOF\n')) scrapes += 1;
           else failedScrapes += 1;
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          await sleep(50);
         }
       })();
       const results = await Promise.all(

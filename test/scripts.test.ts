@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
@@ -131,7 +132,7 @@ describe('load script and exemplars command', () => {
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
     const interruptedAt = Date.now();
     child.kill('SIGINT');
     const [code] = (await once(child, 'exit')) as [number];

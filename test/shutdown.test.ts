@@ -1,6 +1,7 @@
 // SIGTERM while a slow request is in flight: the request completes, its spans are flushed, the exit code is 0.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { ServiceProcess } from '../harness/service.ts';
@@ -22,9 +23,9 @@ describe('graceful shutdown', () => {
   it('finishes the in-flight request, refuses new ones, flushes its spans and exits 0', async () => {
     await withService({ USERS_SLOW_PROBABILITY: '1', USERS_SLOW_LATENCY_MS: '1500' }, async (service, receiver) => {
       const inFlight = fetch(`${service.baseUrl}/api/users`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       service.signal('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       await assert.rejects(fetch(`${service.baseUrl}/health`, { headers: { connection: 'close' } }), 'new connections are refused');
 
       const response = await inFlight;
@@ -49,7 +50,7 @@ describe('graceful shutdown', () => {
           (error: Error) => ({ status: 0, trace: undefined, body: error.message }),
         ),
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       service.signal('SIGTERM');
       const signalledAt = Date.now();
       const results = await Promise.all(inFlight);
@@ -73,7 +74,7 @@ describe('graceful shutdown', () => {
         (response) => response.status,
         () => 'closed',
       );
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
       const signalledAt = Date.now();
       service.signal('SIGTERM');
       const { code } = await service.exit;
