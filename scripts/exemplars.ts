@@ -140,7 +140,6 @@ async function list(argv: string[]): Promise<number> {
   return 0;
 }
 
-
 async function doctor(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, DOCTOR_FLAGS);
   const { metric, minutes: windowMinutes } = flags;
