@@ -123,7 +123,7 @@ describe('/metrics', () => {
     const metrics = new RequestMetrics({ regions: [], processMetrics: false, exemplarShown: (spanId, timestampMs) => (asked.push([spanId, timestampMs]), show) });
     const exemplar = { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) };
     const madeAt = Date.now();
-    metrics.record({ method: 'GET', route: '/api/users', statusCode: 200, durationSeconds: 0.3, region: 'none', exemplar });
+    metrics.record({ method: 'GET', route: '/api/users', statusCode: 200, durationSeconds: 0.3, exemplar });
     const line = (body: string) => body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_bucket{le="0.5"'))!;
     const hidden = (await metrics.render(OPENMETRICS_ACCEPT)).body;
     assert.match(line(hidden), /^http_request_duration_seconds_bucket\{[^}]*\} 1$/, 'the count, without the exemplar');

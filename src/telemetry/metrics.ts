@@ -27,7 +27,8 @@ export interface RequestRecord {
   readonly route: string;
   readonly statusCode: number;
   readonly durationSeconds: number;
-  readonly region: string;
+  /** The region the request's baggage named, if any: its label is itself only when allow-listed (METRIC_REGIONS). */
+  readonly region?: string;
   /** Set when the request failed on the server side (5xx): a bounded name such as an exception class. */
   readonly errorType?: string;
   /** Omitted, never empty: the client's counters replace a stored exemplar with an explicitly passed empty one. */
@@ -119,18 +120,12 @@ export class RequestMetrics {
     });
   }
 
-  /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
-  regionLabel(region: string | undefined): string {
-    if (region === undefined) return NO_REGION;
-    return this.regions.has(region) ? region : OTHER_REGION;
-  }
-
   record(request: RequestRecord): void {
     const labels = { method: request.method, route: request.route, status_code: request.statusCode };
     const exemplarLabels = request.exemplar as Record<string, string> | undefined;
     // Passing `exemplarLabels: undefined` is the same as omitting it: the client then keeps the stored exemplar.
     this.duration.observe({ labels, value: request.durationSeconds, exemplarLabels });
-    this.requests.inc({ labels: { ...labels, region: request.region }, exemplarLabels });
+    this.requests.inc({ labels: { ...labels, region: this.regionLabel(request.region) }, exemplarLabels });
     if (request.errorType !== undefined) {
       this.errors.inc({ labels: { ...labels, error_type: request.errorType }, exemplarLabels });
     }
@@ -145,6 +140,12 @@ export class RequestMetrics {
     // The sample stays; only a doubtful exemplar goes (` # {labels} value timestamp`).
     const filtered = body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string, timestamp: string) => (shown(spanId, Number(timestamp) * 1000) ? exemplar : ''));
     return { contentType: registry.contentType, body: filtered };
+  }
+
+  /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
+  private regionLabel(region: string | undefined): string {
+    if (region === undefined) return NO_REGION;
+    return this.regions.has(region) ? region : OTHER_REGION;
   }
 }
 

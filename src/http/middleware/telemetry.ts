@@ -91,7 +91,7 @@ export function serverTelemetry(deps: TelemetryDeps): MiddlewareHandler<NodeBind
         ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
         : undefined;
     if (exemplar !== undefined) span.setAttribute(ATTR_EXEMPLAR, true);
-    deps.metrics.record({ method, route, statusCode, durationSeconds, region: deps.metrics.regionLabel(region), errorType, exemplar });
+    deps.metrics.record({ method, route, statusCode, durationSeconds, region, errorType, exemplar });
 
     if (durationSeconds >= deps.slowRequestThresholdSeconds) warnSlowRequest(deps, span, route, durationSeconds);
     span.end();
