@@ -37,6 +37,12 @@ export interface RequestRecord {
 
 type RequestLabels = 'method' | 'route' | 'status_code';
 
+/** One series of a gauge read at scrape time; no labels for a gauge without any. */
+export interface GaugeSample {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
 export interface MetricsRenderResult {
   readonly contentType: string;
   readonly body: string;
@@ -87,37 +93,30 @@ export class RequestMetrics {
   }
 
   /**
-   * Gauges of the fault switch, read at scrape time so an expired fault needs no timer: its series disappear from
-   * the next scrape. fault_injection_active{route} (1 while a fault is in force) and
-   * fault_injection_added_latency_seconds{route}.
+   * A gauge read at scrape time, in both formats: `samples` gives its series as they are at that moment, so a state
+   * that ends needs no timer, and a series that `samples` leaves out is absent from the scrape (it does not read 0).
    */
-  trackFaults(activeFault: () => { readonly route: string; readonly addedLatencyMs: number } | undefined): void {
-    const gauge = (name: string, help: string, value: (fault: { addedLatencyMs: number }) => number) =>
-      new client.Gauge({
-        name,
-        help,
-        labelNames: ['route'],
-        registers: [this.registry, this.textRegistry],
-        collect() {
-          this.reset();
-          const fault = activeFault();
-          if (fault !== undefined) this.set({ route: fault.route }, value(fault));
-        },
-      });
-    gauge('fault_injection_active', 'Whether an injected fault (POST /admin/faults) is in force, by route ("*" for all).', () => 1);
-    gauge('fault_injection_added_latency_seconds', 'Latency the injected fault adds to the requests it hits.', (fault) => fault.addedLatencyMs / 1000);
-  }
-
-  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails (read at scrape time). */
-  trackExemplarGate(enabled: () => boolean): void {
+  gaugeReadAtScrape(name: string, help: string, labelNames: readonly string[], samples: () => readonly GaugeSample[]): void {
     new client.Gauge({
-      name: 'exemplars_enabled',
-      help: 'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
+      name,
+      help,
+      labelNames,
       registers: [this.registry, this.textRegistry],
       collect() {
-        this.set(enabled() ? 1 : 0);
+        this.reset();
+        for (const { labels = {}, value } of samples()) this.set(labels, value);
       },
     });
+  }
+
+  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails. */
+  trackExemplarGate(enabled: () => boolean): void {
+    this.gaugeReadAtScrape(
+      'exemplars_enabled',
+      'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
+      [],
+      () => [{ value: enabled() ? 1 : 0 }],
+    );
   }
 
   record(request: RequestRecord): void {
