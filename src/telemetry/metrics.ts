@@ -3,7 +3,7 @@
 // Exemplars come from the Prometheus client rather than from the OpenTelemetry metrics SDK, because the SDK does not
 // export exemplars to Prometheus yet (open-telemetry/opentelemetry-js#5147). The exemplar labels are the trace and
 // span IDs of the server span, read by the HTTP middleware and handed in here, so this module needs no tracing API.
-import client, { type Counter, type Histogram, type Metric, Registry } from '@prometheus-io/client';
+import client, { type Counter, type Histogram, Registry } from '@prometheus-io/client';
 
 /** Seconds, as Prometheus recommends; the buckets bracket the demo's fast paths (20-100 ms) and its 0.8 s and 2 s spikes. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -86,9 +86,10 @@ export class RequestMetrics {
       registers,
     });
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
-    // The client's typings say getMetricsAsArray returns plain objects; it returns the metric instances.
-    for (const metric of this.registry.getMetricsAsArray() as unknown as RegisteredMetric[]) {
-      this.textRegistry.registerMetric(asPrometheusText(metric) as unknown as Metric);
+    // The same metric objects in the text registry, counters through a view that keeps their text-format name.
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      const metric = this.registry.getSingleMetric<string>(name);
+      if (metric !== undefined) this.textRegistry.registerMetric(metric instanceof client.Counter ? withTotalName(metric, name) : metric);
     }
   }
 
@@ -165,19 +166,12 @@ export function acceptsOpenMetrics(accept: string | undefined): boolean {
 }
 
 /**
- * A view of a metric for the text registry. Rendering OpenMetrics renames counters in place (`x_total` becomes the
- * family `x`), so the view restores the `_total` name that Prometheus text 0.0.4 expects for counter series.
+ * The counter as the text registry must see it. Rendering OpenMetrics renames a counter in place (`x_total` becomes
+ * the family `x`), so the view answers with the `_total` name that Prometheus text 0.0.4 expects. A Proxy has the
+ * type of its target, so the registry takes the view as the Counter it stands for.
  */
-interface RegisteredMetric {
-  readonly name: string;
-  readonly type: string;
-  get(): Promise<object>;
-}
-
-function asPrometheusText(metric: RegisteredMetric): RegisteredMetric {
-  const name = metric.type === 'counter' ? `${metric.name.replace(/_total$/, '')}_total` : metric.name;
-  return Object.assign(Object.create(metric) as RegisteredMetric, {
-    name,
-    get: async () => ({ ...(await metric.get()), name }),
-  });
+function withTotalName<Label extends string>(counter: Counter<Label>, name: string): Counter<Label> {
+  const textName = `${name.replace(/_total$/, '')}_total`;
+  const get = async () => ({ ...(await counter.get()), name: textName });
+  return new Proxy(counter, { get: (target, key) => (key === 'name' ? textName : key === 'get' ? get : Reflect.get(target, key)) });
 }
