@@ -125,13 +125,13 @@ describe('/metrics', () => {
     const madeAt = Date.now();
     metrics.record({ method: 'GET', route: '/api/users', statusCode: 200, durationSeconds: 0.3, exemplar });
     const line = (body: string) => body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_bucket{le="0.5"'))!;
-    const hidden = (await metrics.render(OPENMETRICS_ACCEPT)).body;
+    const hidden = (await metrics.render('application/openmetrics-text')).body;
     assert.match(line(hidden), /^http_request_duration_seconds_bucket\{[^}]*\} 1$/, 'the count, without the exemplar');
     assert.doesNotMatch(hidden, /trace_id=/);
     assert.equal(asked[0]![0], exemplar.span_id);
     assert.ok(Math.abs(asked[0]![1] - madeAt) < 1000, 'asked with the time the exemplar was made, in ms');
     show = true;
-    const shown = (await metrics.render(OPENMETRICS_ACCEPT)).body;
+    const shown = (await metrics.render('application/openmetrics-text')).body;
     assert.match(line(shown), / 1 # \{trace_id="a{32}",span_id="b{16}"\} 0\.3 \d+(\.\d+)?$/);
     assert.equal(shown.split('\n').filter((l) => l.includes(' # {')).length, 2, 'the histogram bucket and the request counter');
   });

@@ -1,4 +1,5 @@
-// The one module that owns Prometheus: a private registry, the RED metrics, and their exemplars.
+// The one module that owns Prometheus: a private registry, the RED metrics and their exemplars, rendered in the
+// format the /metrics route negotiated (OpenMetrics with exemplars, or the Prometheus text format).
 //
 // Exemplars come from the Prometheus client rather than from the OpenTelemetry metrics SDK, because the SDK does not
 // export exemplars to Prometheus yet (open-telemetry/opentelemetry-js#5147). The exemplar labels are the trace and
@@ -36,6 +37,9 @@ export interface RequestRecord {
 }
 
 type RequestLabels = 'method' | 'route' | 'status_code';
+
+/** The two exposition formats, named by their media type; only OpenMetrics carries exemplars. */
+export type ExpositionFormat = 'application/openmetrics-text' | 'text/plain';
 
 /** One series of a gauge read at scrape time; no labels for a gauge without any. */
 export interface GaugeSample {
@@ -131,9 +135,9 @@ export class RequestMetrics {
     }
   }
 
-  /** OpenMetrics (with exemplars) when the Accept header asks for it, as Prometheus does; text 0.0.4 otherwise. */
-  async render(accept: string | undefined): Promise<MetricsRenderResult> {
-    const registry = acceptsOpenMetrics(accept) ? this.registry : this.textRegistry;
+  /** OpenMetrics 1.0.0 with exemplars, or Prometheus text 0.0.4 (which has none). */
+  async render(format: ExpositionFormat): Promise<MetricsRenderResult> {
+    const registry = format === 'application/openmetrics-text' ? this.registry : this.textRegistry;
     const body = await registry.metrics();
     const shown = this.exemplarShown;
     if (shown === undefined || registry !== this.registry) return { contentType: registry.contentType, body };
@@ -153,17 +157,6 @@ export class RequestMetrics {
 export type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
 
 const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\} \S+ (\S+)/g;
-
-/** True when the Accept header lists application/openmetrics-text with a non-zero quality. */
-export function acceptsOpenMetrics(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
-  return accept.split(',').some((range) => {
-    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
-    if (type !== 'application/openmetrics-text') return false;
-    const quality = parameters.find((parameter) => parameter.startsWith('q='));
-    return quality === undefined || Number(quality.slice(2)) > 0;
-  });
-}
 
 /**
  * The counter as the text registry must see it. Rendering OpenMetrics renames a counter in place (`x_total` becomes
