@@ -78,6 +78,61 @@ describe('/metrics', () => {
     }
   });
 
+  // Accept headers as Prometheus v3.16.0 builds them from a job's scrape_protocols (scrape/scrape.go acceptHeader:
+  // media types from config/config.go ScrapeProtocolsHeaders, `escaping=` on the 1.0.0 types, q falling from 0.7 in
+  // steps of 0.1, then `*/*`), each also seen on the wire from the real Prometheus 3.16.0; then a few by hand.
+  const negotiation: [string, string, 'OpenMetrics' | 'text'][] = [
+    ['the test harness (two formats, OpenMetrics first)', OPENMETRICS_ACCEPT, 'OpenMetrics'],
+    [
+      "Prometheus 3's default scrape_protocols",
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,application/openmetrics-text;version=0.0.1;q=0.6,' +
+        'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+      'OpenMetrics',
+    ],
+    [
+      'the scrape_protocols of prometheus/scrape.yml',
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,application/openmetrics-text;version=0.0.1;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4',
+      'OpenMetrics',
+    ],
+    [
+      "the tests' Prometheus (harness/prometheus.ts)",
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,text/plain;version=0.0.4;q=0.6,*/*;q=0.5',
+      'OpenMetrics',
+    ],
+    ['a job asking for OpenMetrics 0.0.1 only', 'application/openmetrics-text;version=0.0.1;q=0.7,*/*;q=0.6', 'OpenMetrics'],
+    [
+      'a job with protobuf first (the service serves no protobuf)',
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,' +
+        'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4',
+      'OpenMetrics',
+    ],
+    ['a text-only job (scrape_protocols [PrometheusText0.0.4])', 'text/plain;version=0.0.4;q=0.7,*/*;q=0.6', 'text'],
+    [
+      'a job that ranks text above OpenMetrics',
+      'text/plain;version=0.0.4;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5',
+      'text',
+    ],
+    ['OpenMetrics refused with q=0', 'application/openmetrics-text;q=0,text/plain;q=1', 'text'],
+    ['a bare wildcard with a low q', '*/*;q=0.1', 'text'],
+    ['a bare wildcard', '*/*', 'text'],
+    ['media type and parameter names in capitals', 'Application/OpenMetrics-Text; Version=1.0.0; Q=0.8, text/plain; q=0.2', 'OpenMetrics'],
+  ];
+  for (const [who, accept, expected] of negotiation) {
+    it(`answers ${who} with ${expected}`, async () => {
+      const { app } = testApp({ env: { EXEMPLAR_POLICY: 'always' } });
+      await app.request('/api/users');
+      const response = await app.request('/metrics', { headers: { accept } });
+      const exposition = await response.text();
+      if (expected === 'OpenMetrics') {
+        assert.equal(response.headers.get('content-type'), 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+        assert.match(exposition, /^http_requests_total\{[^}]*\} 1 # \{trace_id="[0-9a-f]{32}"/m, 'with its exemplar');
+      } else {
+        assert.equal(response.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+        assert.match(exposition, /^http_requests_total\{[^}]*\} 1$/m, 'without an exemplar');
+      }
+    });
+  }
+
   it('puts exemplars on both counters; errors are counted with their type', async () => {
     const { app, exporter } = testApp({ env: { PAYMENT_FAILURE_PROBABILITY: '1', EXEMPLAR_POLICY: 'always' } });
     const response = await app.request('/api/orders');
