@@ -5,7 +5,7 @@ import type { RequestMetrics } from '../telemetry/metrics.ts';
 
 export const MAX_FAULT_SECONDS = 600;
 
-export interface FaultSpec {
+interface FaultSpec {
   /** The route the fault applies to, as the HTTP layer names it, or '*' for every route. */
   readonly route: string;
   /** Share of requests on the route that get the added latency. */
@@ -29,7 +29,7 @@ export class InjectedFaultError extends Error {
   override name = 'InjectedFaultError';
 }
 
-export interface ActiveFault extends FaultSpec {
+interface ActiveFault extends FaultSpec {
   /** Epoch milliseconds. */
   readonly expiresAt: number;
 }

@@ -28,7 +28,7 @@ export interface AppSettings {
   readonly traceUrl: (traceId: string) => string;
 }
 
-export interface AppDeps {
+interface AppDeps {
   readonly settings: AppSettings;
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;

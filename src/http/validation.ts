@@ -3,12 +3,12 @@ import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
 import { z } from 'zod';
 
-export interface FieldProblem {
+interface FieldProblem {
   readonly field: string;
   readonly rule: string;
 }
 
-export function invalidRequestBody(problems: readonly FieldProblem[]) {
+function invalidRequestBody(problems: readonly FieldProblem[]) {
   return { error: 'invalid_request', problems } as const;
 }
 

@@ -7,13 +7,13 @@
 import client, { type Counter, type Histogram, Registry } from '@prometheus-io/client';
 
 /** Seconds, as Prometheus recommends; the buckets bracket the demo's fast paths (20-100 ms) and its 0.8 s and 2 s spikes. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The route label of every request that matched no route: one series however many paths are probed. */
 export const UNMATCHED_ROUTE = 'unmatched';
 /** The region label of a request whose baggage named a region outside the allow-list, or none. */
-export const OTHER_REGION = 'other';
-export const NO_REGION = 'none';
+const OTHER_REGION = 'other';
+const NO_REGION = 'none';
 
 /** The exemplar label that Grafana's Prometheus datasource maps to Tempo (grafana/provisioning/datasources). */
 export const EXEMPLAR_TRACE_ID_LABEL = 'trace_id';
@@ -23,7 +23,7 @@ export interface ExemplarLabels {
   readonly span_id: string;
 }
 
-export interface RequestRecord {
+interface RequestRecord {
   readonly method: string;
   readonly route: string;
   readonly statusCode: number;
@@ -42,18 +42,18 @@ type RequestLabels = 'method' | 'route' | 'status_code';
 export type ExpositionFormat = 'application/openmetrics-text' | 'text/plain';
 
 /** One series of a gauge read at scrape time; no labels for a gauge without any. */
-export interface GaugeSample {
+interface GaugeSample {
   readonly labels?: Readonly<Record<string, string>>;
   readonly value: number;
 }
 
-export interface MetricsRenderResult {
+interface MetricsRenderResult {
   readonly contentType: string;
   readonly body: string;
 }
 
 export class RequestMetrics {
-  readonly registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+  private readonly registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
   /** The same metrics in Prometheus text 0.0.4 for scrapers that do not ask for OpenMetrics (no exemplars there). */
   private readonly textRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE);
   private readonly regions: ReadonlySet<string>;
@@ -154,7 +154,7 @@ export class RequestMetrics {
 }
 
 /** Whether to render the exemplar of span `spanId` made at `timestampMs` (false: its span may be lost). */
-export type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
+type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
 
 const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\} \S+ (\S+)/g;
 

@@ -32,7 +32,7 @@ import type { ExemplarPolicy } from '../../telemetry/exemplar-policy.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { type ExemplarLabels, type RequestMetrics, UNMATCHED_ROUTE } from '../../telemetry/metrics.ts';
 
-export interface TelemetryDeps {
+interface TelemetryDeps {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
   readonly metrics: RequestMetrics;
