@@ -1,6 +1,7 @@
 // The service's own settings, read from the environment once at start-up and validated with zod.
-// Telemetry plumbing keeps the standard OTEL_* variables (read by the OpenTelemetry SDK itself); the few of them
-// that a typo would silently break are validated here too, so a wrong value stops the service with its name.
+// Telemetry keeps the standard OTEL_* variable names. Those the service builds tracing from (service name, endpoint,
+// protocol, sampler, OTEL_SDK_DISABLED) are validated here, so a typo stops the service with the variable's name;
+// the rest (headers, timeouts, resource attributes) the OpenTelemetry SDK reads itself.
 import { z } from 'zod';
 import type { AppSettings } from './http/app.ts';
 import { EXEMPLAR_POLICIES, type ExemplarSettings } from './telemetry/exemplar-policy.ts';

@@ -1,5 +1,5 @@
-// The fault switch: an operator (or the load script's spike phase) makes a route slow on purpose for a while.
-// Time-boxed: a fault carries its own expiry and is simply ignored once past it, so it resets by itself with no
+// The fault switch: an operator (or the load script's spike phase) makes a route slow, or fail, on purpose for a
+// while. Time-boxed: a fault carries its own expiry and is dropped once past it, so it resets by itself with no
 // timer to leak. One fault at a time, replaced whole, so concurrent updates can never leave a mixed state.
 import type { RequestMetrics } from '../telemetry/metrics.ts';
 

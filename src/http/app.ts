@@ -1,4 +1,5 @@
-// Wires the service: probes first (untraced), then the telemetry middleware, then the API routes.
+// Wires the service: probes and /metrics first (untraced), then the telemetry middleware, then the API routes and,
+// with an admin token, the fault switch, whose state /metrics shows.
 import type { TextMapPropagator, Tracer } from '@opentelemetry/api';
 import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';

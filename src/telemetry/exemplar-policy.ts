@@ -1,5 +1,6 @@
-// Which observations get an exemplar. Prometheus keeps one exemplar per series and bucket between scrapes, and
-// Grafana shows one dot per time bucket, so the useful exemplars are the unusual ones: the policy decides.
+// Which observations get an exemplar. The client keeps one exemplar per series and bucket between scrapes (a new
+// one replaces it), and Grafana shows one dot per time bucket, so the useful exemplars are the unusual ones: the
+// policy decides.
 // Strategies are chosen once at start-up (EXEMPLAR_POLICY); the hot path never branches on configuration.
 
 export const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;

@@ -54,7 +54,7 @@ interface MetricsRenderResult {
 
 export class RequestMetrics {
   private readonly registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
-  /** The same metrics in Prometheus text 0.0.4 for scrapers that do not ask for OpenMetrics (no exemplars there). */
+  /** The same metrics in Prometheus text 0.0.4, for scrapers that do not prefer OpenMetrics (no exemplars there). */
   private readonly textRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE);
   private readonly regions: ReadonlySet<string>;
   private readonly duration: Histogram<RequestLabels>;
