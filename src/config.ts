@@ -1,9 +1,9 @@
 // The service's own settings, read from the environment once at start-up and validated with zod.
-// Telemetry plumbing keeps the standard OTEL_* variables (read by the OpenTelemetry SDK itself); the few of them
-// that a typo would silently break are validated here too, so a wrong value stops the service with its name.
+// Telemetry keeps the standard OTEL_* variable names. Those the service builds tracing from (service name, endpoint,
+// protocol, sampler, OTEL_SDK_DISABLED) are validated here, so a typo stops the service with the variable's name;
+// the rest (headers, timeouts, resource attributes) the OpenTelemetry SDK reads itself.
 import { z } from 'zod';
-import type { OrdersSettings } from './domain/orders.ts';
-import type { UsersSettings } from './domain/users.ts';
+import type { AppSettings } from './http/app.ts';
 import { EXEMPLAR_POLICIES, type ExemplarSettings } from './telemetry/exemplar-policy.ts';
 import { grafanaTraceUrl } from './telemetry/trace-links.ts';
 import { DEFAULT_OTLP_ENDPOINTS, OTLP_PROTOCOLS, SAMPLERS, type TracingSettings } from './telemetry/tracing-settings.ts';
@@ -77,20 +77,14 @@ const environmentSchema = z
 
 type Environment = z.infer<typeof environmentSchema>;
 
-export interface Config {
+/** The app's settings (http/app.ts) and what main.ts needs around the app. */
+export interface Config extends AppSettings {
   readonly host: string;
   readonly port: number;
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
-  readonly users: UsersSettings;
-  readonly orders: OrdersSettings;
   readonly exemplars: ExemplarSettings;
   readonly metricRegions: readonly string[];
-  /** Bearer token of the fault switch; the switch is off (404) without one. */
-  readonly adminToken: string | undefined;
-  readonly slowRequestThresholdSeconds: number;
-  /** The URL of one trace for a person to open, as the slow-request warning prints it. */
-  readonly traceUrl: (traceId: string) => string;
   readonly telemetry: TracingSettings;
 }
 

@@ -1,5 +1,5 @@
 // Entry point: configuration, then tracing, then the app (imported after the SDK has started, so the HTTP
-// instrumentation patches `http` before anything loads it), then one shutdown path for SIGTERM and SIGINT.
+// instrumentation is in place before the app's modules load), then one shutdown path for SIGTERM and SIGINT.
 import { propagation, trace } from '@opentelemetry/api';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './telemetry/logger.ts';

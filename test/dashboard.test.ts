@@ -320,7 +320,7 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
   it('draws the fault switch and the HighP99Latency alert, on the latency panels, with 5 s steps', async () => {
     const [fault, alert] = annotations;
     assert.deepEqual((await prometheusSelectors(fault!.expr!)).metrics, new Set(['fault_injection_active']));
-    assert.match(readProjectFile('src/telemetry/metrics.ts'), /gauge\('fault_injection_active'/);
+    assert.match(readProjectFile('src/domain/faults.ts'), /gauge\('fault_injection_active'/);
     const rules = (parse(readProjectFile('prometheus/rules.yml')) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups.flatMap((group) => group.rules);
     const rule = rules.find((candidate) => alert!.expr!.includes(`alertname="${candidate.alert}"`))!;
     assert.equal(rule.alert, 'HighP99Latency');

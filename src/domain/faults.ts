@@ -1,10 +1,11 @@
-// The fault switch: an operator (or the load script's spike phase) makes a route slow on purpose for a while.
-// Time-boxed: a fault carries its own expiry and is simply ignored once past it, so it resets by itself with no
+// The fault switch: an operator (or the load script's spike phase) makes a route slow, or fail, on purpose for a
+// while. Time-boxed: a fault carries its own expiry and is dropped once past it, so it resets by itself with no
 // timer to leak. One fault at a time, replaced whole, so concurrent updates can never leave a mixed state.
+import type { RequestMetrics } from '../telemetry/metrics.ts';
 
 export const MAX_FAULT_SECONDS = 600;
 
-export interface FaultSpec {
+interface FaultSpec {
   /** The route the fault applies to, as the HTTP layer names it, or '*' for every route. */
   readonly route: string;
   /** Share of requests on the route that get the added latency. */
@@ -28,7 +29,7 @@ export class InjectedFaultError extends Error {
   override name = 'InjectedFaultError';
 }
 
-export interface ActiveFault extends FaultSpec {
+interface ActiveFault extends FaultSpec {
   /** Epoch milliseconds. */
   readonly expiresAt: number;
 }
@@ -61,4 +62,19 @@ export class FaultSwitch {
     if (fault === undefined || (fault.route !== '*' && fault.route !== route)) return NO_EFFECT;
     return { addedLatencyMs: random() < fault.slowProbability ? fault.addedLatencyMs : 0, fails: random() < fault.errorProbability };
   }
+}
+
+/**
+ * The switch on /metrics, read at scrape time: fault_injection_active{route} (1 while a fault is in force) and
+ * fault_injection_added_latency_seconds{route}. Once a fault expires or is cleared its series are absent from the
+ * next scrape (they do not read 0), so the dashboard's "Fault switch on" region ends there.
+ */
+export function showFaultsOnMetrics(faults: FaultSwitch, metrics: RequestMetrics): void {
+  const gauge = (name: string, help: string, value: (fault: ActiveFault) => number) =>
+    metrics.gaugeReadAtScrape(name, help, ['route'], () => {
+      const fault = faults.active();
+      return fault === undefined ? [] : [{ labels: { route: fault.route }, value: value(fault) }];
+    });
+  gauge('fault_injection_active', 'Whether an injected fault (POST /admin/faults) is in force, by route ("*" for all).', () => 1);
+  gauge('fault_injection_added_latency_seconds', 'Latency the injected fault adds to the requests it hits.', (fault) => fault.addedLatencyMs / 1000);
 }

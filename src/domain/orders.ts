@@ -16,7 +16,7 @@ export interface OrdersSettings {
   readonly paymentFailureProbability: number;
 }
 
-export interface Order {
+interface Order {
   readonly id: number;
   readonly amountCents: number;
   readonly paymentStatus: 'paid' | 'pending';

@@ -28,8 +28,8 @@ export async function work(simulation: Simulation, span: Span, latencyMs: number
 export const wait = (milliseconds: number): Promise<void> => (milliseconds > 0 ? sleep(milliseconds) : Promise.resolve());
 
 /**
- * Runs `work` inside a child span of the active span, ending it and recording a failure either way. `options` sets
- * the span's kind and the attributes known at its start (a sampler sees those).
+ * Runs `work` inside a child span of the active span, recording the exception if it throws and ending the span
+ * either way. `options` sets the span's kind and the attributes known at its start (a sampler sees those).
  */
 export function inSpan<T>(tracer: Tracer, name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
   return tracer.startActiveSpan(name, options, async (span) => {

@@ -18,7 +18,7 @@ export interface UsersSettings {
   readonly slowLatencyMs: number;
 }
 
-export interface User {
+interface User {
   readonly id: number;
   readonly name: string;
   readonly region: string;

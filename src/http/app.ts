@@ -1,9 +1,10 @@
-// Wires the service: probes first (untraced), then the telemetry middleware, then the API routes.
+// Wires the service: probes and /metrics first (untraced), then the telemetry middleware, then the API routes and,
+// with an admin token, the fault switch, whose state /metrics shows.
 import type { TextMapPropagator, Tracer } from '@opentelemetry/api';
 import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { FaultSwitch } from '../domain/faults.ts';
+import { FaultSwitch, showFaultsOnMetrics } from '../domain/faults.ts';
 import { PaymentServiceError, type OrdersSettings } from '../domain/orders.ts';
 import type { Simulation } from '../domain/simulation.ts';
 import type { UsersSettings } from '../domain/users.ts';
@@ -28,7 +29,7 @@ export interface AppSettings {
   readonly traceUrl: (traceId: string) => string;
 }
 
-export interface AppDeps {
+interface AppDeps {
   readonly settings: AppSettings;
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
@@ -43,7 +44,7 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const faults = deps.faults ?? new FaultSwitch();
-  deps.metrics.trackFaults(() => faults.active());
+  showFaultsOnMetrics(faults, deps.metrics);
   const random = deps.random ?? Math.random;
   const simulationOf = (route: string): Simulation => ({ tracer: deps.tracer, random, injectedFault: () => faults.effectOn(route, random) });
   const app = new Hono<NodeBindings>();

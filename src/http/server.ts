@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../telemetry/logger.ts';
 
-export interface HttpServer {
+interface HttpServer {
   /** Stops accepting, lets in-flight requests finish, and closes whatever is still open after `timeoutMs`. */
   close(timeoutMs: number): Promise<void>;
 }

@@ -3,16 +3,10 @@ import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
 import { z } from 'zod';
 
-export interface FieldProblem {
-  readonly field: string;
-  readonly rule: string;
-}
-
-export function invalidRequestBody(problems: readonly FieldProblem[]) {
-  return { error: 'invalid_request', problems } as const;
-}
-
-/** zValidator with our 400 body; unknown keys are refused so a typo in a parameter name is not silently ignored. */
+/**
+ * zValidator with our 400 body: each problem's field and rule. The schemas are strict, so a typo in a parameter
+ * name is refused (the problem names the unknown key) rather than silently ignored.
+ */
 export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
   return zValidator(target, schema, (result, c) => {
     if (result.success) return undefined;
@@ -20,7 +14,7 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
       field: issue.path.length > 0 ? issue.path.join('.') : (unknownKeys(issue) ?? target),
       rule: issue.message,
     }));
-    return c.json(invalidRequestBody(problems), 400);
+    return c.json({ error: 'invalid_request', problems }, 400);
   });
 }
 

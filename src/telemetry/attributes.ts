@@ -1,5 +1,6 @@
-// Span attribute keys of our own. Standard keys come from @opentelemetry/semantic-conventions; these are the
-// demo's, kept in one place because the Collector's tail-sampling policy and the Grafana queries name them too.
+// Span attribute and baggage keys that the stable @opentelemetry/semantic-conventions entry point does not export:
+// the demo's own and two incubating ones. In one place because other files name some of them too: the Collector's
+// tail-sampling policy keeps traces marked `exemplar`, Tempo's service graph reads `peer.service`.
 
 /** Set on the server span when a metric exemplar points at its trace: tail sampling keeps such traces. */
 export const ATTR_EXEMPLAR = 'exemplar';

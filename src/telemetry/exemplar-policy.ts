@@ -1,11 +1,12 @@
-// Which observations get an exemplar. Prometheus keeps one exemplar per series and bucket between scrapes, and
-// Grafana shows one dot per time bucket, so the useful exemplars are the unusual ones: the policy decides.
+// Which observations get an exemplar. The client keeps one exemplar per series and bucket between scrapes (a new
+// one replaces it), and Grafana shows one dot per time bucket, so the useful exemplars are the unusual ones: the
+// policy decides.
 // Strategies are chosen once at start-up (EXEMPLAR_POLICY); the hot path never branches on configuration.
 
 export const EXEMPLAR_POLICIES = ['always', 'rate', 'threshold', 'adaptive'] as const;
-export type ExemplarPolicyName = (typeof EXEMPLAR_POLICIES)[number];
+type ExemplarPolicyName = (typeof EXEMPLAR_POLICIES)[number];
 
-export interface Observation {
+interface Observation {
   readonly route: string;
   readonly durationSeconds: number;
   readonly isError: boolean;
@@ -53,8 +54,8 @@ export function gateExemplars(policy: ExemplarPolicy, allowed: () => boolean): E
 }
 
 /** Share of observations kept in each band of the adaptive policy. */
-export const ADAPTIVE_NEAR_P99_SHARE = 0.1;
-export const ADAPTIVE_REST_SHARE = 0.01;
+const ADAPTIVE_NEAR_P99_SHARE = 0.1;
+const ADAPTIVE_REST_SHARE = 0.01;
 /** Below this many samples in the window the p99 means little, so every observation is kept. */
 export const ADAPTIVE_MIN_SAMPLES = 100;
 const WINDOW_CAPACITY = 2048;

@@ -1,18 +1,19 @@
-// The one module that owns Prometheus: a private registry, the RED metrics, and their exemplars.
+// The one module that owns Prometheus: a private registry, the RED metrics and their exemplars, rendered in the
+// format the /metrics route negotiated (OpenMetrics with exemplars, or the Prometheus text format).
 //
 // Exemplars come from the Prometheus client rather than from the OpenTelemetry metrics SDK, because the SDK does not
 // export exemplars to Prometheus yet (open-telemetry/opentelemetry-js#5147). The exemplar labels are the trace and
 // span IDs of the server span, read by the HTTP middleware and handed in here, so this module needs no tracing API.
-import client, { type Counter, type Histogram, type Metric, Registry } from '@prometheus-io/client';
+import client, { type Counter, type Histogram, Registry } from '@prometheus-io/client';
 
 /** Seconds, as Prometheus recommends; the buckets bracket the demo's fast paths (20-100 ms) and its 0.8 s and 2 s spikes. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The route label of every request that matched no route: one series however many paths are probed. */
 export const UNMATCHED_ROUTE = 'unmatched';
 /** The region label of a request whose baggage named a region outside the allow-list, or none. */
-export const OTHER_REGION = 'other';
-export const NO_REGION = 'none';
+const OTHER_REGION = 'other';
+const NO_REGION = 'none';
 
 /** The exemplar label that Grafana's Prometheus datasource maps to Tempo (grafana/provisioning/datasources). */
 export const EXEMPLAR_TRACE_ID_LABEL = 'trace_id';
@@ -22,12 +23,13 @@ export interface ExemplarLabels {
   readonly span_id: string;
 }
 
-export interface RequestRecord {
+interface RequestRecord {
   readonly method: string;
   readonly route: string;
   readonly statusCode: number;
   readonly durationSeconds: number;
-  readonly region: string;
+  /** The region the request's baggage named, if any: its label is itself only when allow-listed (METRIC_REGIONS). */
+  readonly region?: string;
   /** Set when the request failed on the server side (5xx): a bounded name such as an exception class. */
   readonly errorType?: string;
   /** Omitted, never empty: the client's counters replace a stored exemplar with an explicitly passed empty one. */
@@ -36,14 +38,23 @@ export interface RequestRecord {
 
 type RequestLabels = 'method' | 'route' | 'status_code';
 
-export interface MetricsRenderResult {
+/** The two exposition formats, named by their media type; only OpenMetrics carries exemplars. */
+export type ExpositionFormat = 'application/openmetrics-text' | 'text/plain';
+
+/** One series of a gauge read at scrape time; no labels for a gauge without any. */
+interface GaugeSample {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+interface MetricsRenderResult {
   readonly contentType: string;
   readonly body: string;
 }
 
 export class RequestMetrics {
-  readonly registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
-  /** The same metrics in Prometheus text 0.0.4 for scrapers that do not ask for OpenMetrics (no exemplars there). */
+  private readonly registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+  /** The same metrics in Prometheus text 0.0.4, for scrapers that do not prefer OpenMetrics (no exemplars there). */
   private readonly textRegistry = new Registry(Registry.PROMETHEUS_CONTENT_TYPE);
   private readonly regions: ReadonlySet<string>;
   private readonly duration: Histogram<RequestLabels>;
@@ -79,50 +90,38 @@ export class RequestMetrics {
       registers,
     });
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
-    // The client's typings say getMetricsAsArray returns plain objects; it returns the metric instances.
-    for (const metric of this.registry.getMetricsAsArray() as unknown as RegisteredMetric[]) {
-      this.textRegistry.registerMetric(asPrometheusText(metric) as unknown as Metric);
+    // The same metric objects in the text registry, counters through a view that keeps their text-format name.
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      const metric = this.registry.getSingleMetric<string>(name);
+      if (metric !== undefined) this.textRegistry.registerMetric(metric instanceof client.Counter ? withTotalName(metric, name) : metric);
     }
   }
 
   /**
-   * Gauges of the fault switch, read at scrape time so an expired fault needs no timer: its series disappear from
-   * the next scrape. fault_injection_active{route} (1 while a fault is in force) and
-   * fault_injection_added_latency_seconds{route}.
+   * A gauge read at scrape time, in both formats: `samples` gives its series as they are at that moment, so a state
+   * that ends needs no timer, and a series that `samples` leaves out is absent from the scrape (it does not read 0).
    */
-  trackFaults(activeFault: () => { readonly route: string; readonly addedLatencyMs: number } | undefined): void {
-    const gauge = (name: string, help: string, value: (fault: { addedLatencyMs: number }) => number) =>
-      new client.Gauge({
-        name,
-        help,
-        labelNames: ['route'],
-        registers: [this.registry, this.textRegistry],
-        collect() {
-          this.reset();
-          const fault = activeFault();
-          if (fault !== undefined) this.set({ route: fault.route }, value(fault));
-        },
-      });
-    gauge('fault_injection_active', 'Whether an injected fault (POST /admin/faults) is in force, by route ("*" for all).', () => 1);
-    gauge('fault_injection_added_latency_seconds', 'Latency the injected fault adds to the requests it hits.', (fault) => fault.addedLatencyMs / 1000);
-  }
-
-  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails (read at scrape time). */
-  trackExemplarGate(enabled: () => boolean): void {
+  gaugeReadAtScrape(name: string, help: string, labelNames: readonly string[], samples: () => readonly GaugeSample[]): void {
     new client.Gauge({
-      name: 'exemplars_enabled',
-      help: 'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
+      name,
+      help,
+      labelNames,
       registers: [this.registry, this.textRegistry],
       collect() {
-        this.set(enabled() ? 1 : 0);
+        this.reset();
+        for (const { labels = {}, value } of samples()) this.set(labels, value);
       },
     });
   }
 
-  /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
-  regionLabel(region: string | undefined): string {
-    if (region === undefined) return NO_REGION;
-    return this.regions.has(region) ? region : OTHER_REGION;
+  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails. */
+  trackExemplarGate(enabled: () => boolean): void {
+    this.gaugeReadAtScrape(
+      'exemplars_enabled',
+      'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
+      [],
+      () => [{ value: enabled() ? 1 : 0 }],
+    );
   }
 
   record(request: RequestRecord): void {
@@ -130,15 +129,15 @@ export class RequestMetrics {
     const exemplarLabels = request.exemplar as Record<string, string> | undefined;
     // Passing `exemplarLabels: undefined` is the same as omitting it: the client then keeps the stored exemplar.
     this.duration.observe({ labels, value: request.durationSeconds, exemplarLabels });
-    this.requests.inc({ labels: { ...labels, region: request.region }, exemplarLabels });
+    this.requests.inc({ labels: { ...labels, region: this.regionLabel(request.region) }, exemplarLabels });
     if (request.errorType !== undefined) {
       this.errors.inc({ labels: { ...labels, error_type: request.errorType }, exemplarLabels });
     }
   }
 
-  /** OpenMetrics (with exemplars) when the Accept header asks for it, as Prometheus does; text 0.0.4 otherwise. */
-  async render(accept: string | undefined): Promise<MetricsRenderResult> {
-    const registry = acceptsOpenMetrics(accept) ? this.registry : this.textRegistry;
+  /** OpenMetrics 1.0.0 with exemplars, or Prometheus text 0.0.4 (which has none). */
+  async render(format: ExpositionFormat): Promise<MetricsRenderResult> {
+    const registry = format === 'application/openmetrics-text' ? this.registry : this.textRegistry;
     const body = await registry.metrics();
     const shown = this.exemplarShown;
     if (shown === undefined || registry !== this.registry) return { contentType: registry.contentType, body };
@@ -146,38 +145,26 @@ export class RequestMetrics {
     const filtered = body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string, timestamp: string) => (shown(spanId, Number(timestamp) * 1000) ? exemplar : ''));
     return { contentType: registry.contentType, body: filtered };
   }
+
+  /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
+  private regionLabel(region: string | undefined): string {
+    if (region === undefined) return NO_REGION;
+    return this.regions.has(region) ? region : OTHER_REGION;
+  }
 }
 
 /** Whether to render the exemplar of span `spanId` made at `timestampMs` (false: its span may be lost). */
-export type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
+type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
 
 const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\} \S+ (\S+)/g;
 
-/** True when the Accept header lists application/openmetrics-text with a non-zero quality. */
-export function acceptsOpenMetrics(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
-  return accept.split(',').some((range) => {
-    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
-    if (type !== 'application/openmetrics-text') return false;
-    const quality = parameters.find((parameter) => parameter.startsWith('q='));
-    return quality === undefined || Number(quality.slice(2)) > 0;
-  });
-}
-
 /**
- * A view of a metric for the text registry. Rendering OpenMetrics renames counters in place (`x_total` becomes the
- * family `x`), so the view restores the `_total` name that Prometheus text 0.0.4 expects for counter series.
+ * The counter as the text registry must see it. Rendering OpenMetrics renames a counter in place (`x_total` becomes
+ * the family `x`), so the view answers with the `_total` name that Prometheus text 0.0.4 expects. A Proxy has the
+ * type of its target, so the registry takes the view as the Counter it stands for.
  */
-interface RegisteredMetric {
-  readonly name: string;
-  readonly type: string;
-  get(): Promise<object>;
-}
-
-function asPrometheusText(metric: RegisteredMetric): RegisteredMetric {
-  const name = metric.type === 'counter' ? `${metric.name.replace(/_total$/, '')}_total` : metric.name;
-  return Object.assign(Object.create(metric) as RegisteredMetric, {
-    name,
-    get: async () => ({ ...(await metric.get()), name }),
-  });
+function withTotalName<Label extends string>(counter: Counter<Label>, name: string): Counter<Label> {
+  const textName = `${name.replace(/_total$/, '')}_total`;
+  const get = async () => ({ ...(await counter.get()), name: textName });
+  return new Proxy(counter, { get: (target, key) => (key === 'name' ? textName : key === 'get' ? get : Reflect.get(target, key)) });
 }

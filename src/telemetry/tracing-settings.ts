@@ -23,7 +23,7 @@ export interface TracingSettings {
   readonly serviceName: string;
   readonly deploymentEnvironment: string;
   readonly otlpProtocol: OtlpProtocol;
-  /** The base URL (scheme, host, port); the HTTP exporter appends /v1/traces to it. */
+  /** The base URL (scheme, host, port); for http/protobuf, tracing.ts appends /v1/traces to it. */
   readonly otlpEndpoint: string;
   readonly sampler: SamplerName;
   readonly samplerRatio: number;

@@ -65,13 +65,13 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
 
 /** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. Given a URL, the HTTP exporter sends to exactly that URL, so the
  * signal path that the specification appends to OTEL_EXPORTER_OTLP_ENDPOINT is appended here. */
-export function createOtlpExporter(protocol: OtlpProtocol, endpoint: string): SpanExporter {
+function createOtlpExporter(protocol: OtlpProtocol, endpoint: string): SpanExporter {
   if (protocol === 'grpc') return new GrpcTraceExporter({ url: endpoint });
   return new ProtobufHttpTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
 }
 
 /** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */
-export function createSampler(name: SamplerName, ratio: number): Sampler {
+function createSampler(name: SamplerName, ratio: number): Sampler {
   switch (name) {
     case 'always_on':
       return new AlwaysOnSampler();

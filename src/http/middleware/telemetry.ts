@@ -32,7 +32,7 @@ import type { ExemplarPolicy } from '../../telemetry/exemplar-policy.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { type ExemplarLabels, type RequestMetrics, UNMATCHED_ROUTE } from '../../telemetry/metrics.ts';
 
-export interface TelemetryDeps {
+interface TelemetryDeps {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
   readonly metrics: RequestMetrics;
@@ -91,7 +91,7 @@ export function serverTelemetry(deps: TelemetryDeps): MiddlewareHandler<NodeBind
         ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
         : undefined;
     if (exemplar !== undefined) span.setAttribute(ATTR_EXEMPLAR, true);
-    deps.metrics.record({ method, route, statusCode, durationSeconds, region: deps.metrics.regionLabel(region), errorType, exemplar });
+    deps.metrics.record({ method, route, statusCode, durationSeconds, region, errorType, exemplar });
 
     if (durationSeconds >= deps.slowRequestThresholdSeconds) warnSlowRequest(deps, span, route, durationSeconds);
     span.end();
