@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
-import { freePort } from '../harness/prometheus.ts';
+import { freePort } from '../harness/process.ts';
 import { ServiceProcess } from '../harness/service.ts';
 
 const PHASE_SECONDS = 30;
