@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import { peerDir } from './peers.ts';
 import { freePort, Program } from './process.ts';
@@ -31,26 +32,21 @@ export class Prometheus extends PrometheusApi {
   static async start(options: { target: string; scrapeInterval?: string; exemplarStorage?: boolean; scrapeProtocols?: string[] }): Promise<Prometheus> {
     const dataDir = mkdtempSync(join(tmpdir(), 'prometheus-test-'));
     const configFile = join(dataDir, 'prometheus.yml');
-    writeFileSync(
-      configFile,
-      [
-        'global:',
-        `  scrape_interval: ${options.scrapeInterval ?? '1s'}`,
-        `  evaluation_interval: ${options.scrapeInterval ?? '1s'}`,
-        // The committed recording and alerting rules, so the tests evaluate the very rules Compose loads.
-        'rule_files:',
-        `  - ${join(ROOT, 'prometheus/rules.yml')}`,
-        'storage:',
-        '  exemplars:',
-        '    max_exemplars: 100000',
-        'scrape_configs:',
-        '  - job_name: exemplar-demo',
-        `    scrape_protocols: [${(options.scrapeProtocols ?? ['OpenMetricsText1.0.0', 'PrometheusText0.0.4']).join(', ')}]`,
-        '    static_configs:',
-        `      - targets: ['${options.target}']`,
-        '',
-      ].join('\n'),
-    );
+    const interval = options.scrapeInterval ?? '1s';
+    const config = {
+      global: { scrape_interval: interval, evaluation_interval: interval },
+      // The committed recording and alerting rules, so the tests evaluate the very rules Compose loads.
+      rule_files: [join(ROOT, 'prometheus/rules.yml')],
+      storage: { exemplars: { max_exemplars: 100_000 } },
+      scrape_configs: [
+        {
+          job_name: 'exemplar-demo',
+          scrape_protocols: options.scrapeProtocols ?? ['OpenMetricsText1.0.0', 'PrometheusText0.0.4'],
+          static_configs: [{ targets: [options.target] }],
+        },
+      ],
+    };
+    writeFileSync(configFile, stringify(config));
     const port = await freePort();
     const flags = [
       `--config.file=${configFile}`,
