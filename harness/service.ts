@@ -1,6 +1,8 @@
 // Starts the real service (`node src/main.ts`, or another server of the bench) as a child process on a free loopback
 // port, with the environment a test needs, ready once it logs the port it listens on.
 import { execFile } from 'node:child_process';
+import { FAST_ENV } from './fast-path.ts';
+import { OtlpReceiver, type ReceiverMode } from './otlp-receiver.ts';
 import { Program } from './process.ts';
 import { ROOT } from './root.ts';
 
@@ -14,6 +16,30 @@ export class ServiceProcess extends Program {
     service.baseUrl = `http://127.0.0.1:${String(listening.port)}`;
     return service;
   }
+}
+
+export interface ServiceWithReceiver {
+  readonly service: ServiceProcess;
+  readonly receiver: OtlpReceiver;
+  /** Stops the service, which flushes its spans, then the receiver. */
+  stop(): Promise<void>;
+}
+
+/** The service on the fast path (with `env` over it) exporting to an OTLP receiver of its own. */
+export async function startServiceWithReceiver(env: Record<string, string> = {}, mode: ReceiverMode = 'decode'): Promise<ServiceWithReceiver> {
+  const receiver = await OtlpReceiver.start('127.0.0.1', 0, mode);
+  const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env }).catch(async (error: unknown) => {
+    await receiver.stop();
+    throw error;
+  });
+  return {
+    service,
+    receiver,
+    async stop() {
+      await service.stop();
+      await receiver.stop();
+    },
+  };
 }
 
 /** Runs `node <args>` in the project to its exit (killed after `timeoutMs`) and returns its code and output. */

@@ -6,25 +6,22 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { Prometheus } from '../harness/prometheus.ts';
-import { runNode, ServiceProcess } from '../harness/service.ts';
+import { runNode, type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 
 const TOKEN = 'scripts-test-admin-token';
 
 describe('load script and exemplars command', () => {
   let receiver: OtlpReceiver;
   let service: ServiceProcess;
+  let stopService: () => Promise<void>;
   let prometheus: Prometheus;
   let summary: LoadSummary;
   let exposition: string;
 
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    service = await ServiceProcess.start({
-      ...FAST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+    ({ service, receiver, stop: stopService } = await startServiceWithReceiver({
       ADMIN_TOKEN: TOKEN,
       USERS_BASE_LATENCY_MS: '5',
       USERS_SLOW_PROBABILITY: '0.1',
@@ -34,7 +31,7 @@ describe('load script and exemplars command', () => {
       PAYMENT_FAILURE_PROBABILITY: '0.05',
       EXEMPLAR_POLICY: 'threshold',
       EXEMPLAR_THRESHOLD_MS: '100',
-    });
+    }));
     prometheus = await Prometheus.start({ target: new URL(service.baseUrl).host });
     const load = await runNode(
       ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '4', '--rate', '60', '--concurrency', '4', '--spike-start', '1', '--spike-duration', '1.5', '--spike-latency-ms', '300', '--admin-token', TOKEN, '--slowest', '5', '--json'],
@@ -47,8 +44,7 @@ describe('load script and exemplars command', () => {
   });
   after(async () => {
     await prometheus.stop();
-    await service.stop();
-    await receiver.stop();
+    await stopService();
   });
 
   const counted = (metric: string, route: string, filter = '') =>
