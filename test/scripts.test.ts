@@ -1,12 +1,10 @@
 // The load script and the exemplars command against the real service and a real Prometheus.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
 import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { Program } from '../harness/process.ts';
 import { Prometheus } from '../harness/prometheus.ts';
 import { runNode, type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 
@@ -121,20 +119,15 @@ describe('load script and exemplars command', () => {
   });
 
   it('ends cleanly on Ctrl-C (SIGINT) with the summary so far', async () => {
-    const child = spawn(process.execPath, ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '60', '--rate', '50'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const load = new Program('load', process.execPath, ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '60', '--rate', '50']);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const interruptedAt = Date.now();
-    child.kill('SIGINT');
-    const [code] = (await once(child, 'exit')) as [number];
+    load.signal('SIGINT');
+    const { code } = await load.exit;
     assert.equal(code, 0);
     assert.ok(Date.now() - interruptedAt < 5000, 'stops at once, not after its 60 s');
-    assert.match(output, /^\d+ requests in \d+\.\d s/m);
-    assert.match(output, /^\/api\/users\s+\d+/m);
+    assert.match(load.output, /^\d+ requests in \d+\.\d s/m);
+    assert.match(load.output, /^\/api\/users\s+\d+/m);
   });
 
   it('rejects a bad flag with the usage', async () => {
