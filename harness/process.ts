@@ -56,13 +56,14 @@ export class Program {
       });
     }
     this.exit = new Promise((resolve, reject) => {
-      const end = () => {
+      const end = (settle: () => void) => {
         this.ended = true;
-        file?.end();
         this.wake();
+        if (file === undefined) settle();
+        else file.end(settle);
       };
-      this.child.once('error', (error) => (end(), reject(error))); // not spawned at all (no such program)
-      this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => (end(), resolve({ code, signal })));
+      this.child.once('error', (error) => end(() => reject(error))); // not spawned at all (no such program)
+      this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => end(() => resolve({ code, signal })));
     });
     this.exit.catch(() => {}); // reported to whoever waits on the program
   }
