@@ -3,17 +3,16 @@
 //   node bench/run.ts            the full run (about 11 minutes)
 //   node bench/run.ts --smoke    a few seconds, so the harness cannot rot (part of make test)
 import autocannon from 'autocannon';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { CountingCollector } from '../harness/collector.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
-import { rssMb, stopChild } from '../harness/process.ts';
 import { ROOT } from '../harness/root.ts';
+import { ServiceProcess } from '../harness/service.ts';
 import { quantile, upperMedian } from '../scripts/stats.ts';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -22,14 +21,6 @@ const SETTINGS = SMOKE
   : { rounds: 4, warmupSeconds: 2, seconds: 8, fixedRateSeconds: 8, memorySeconds: 60, coldStarts: 5, renders: 50 };
 const CONNECTIONS = 16;
 const FIXED_RATE = 2000;
-
-/** The fast path (every simulated latency and probability zero), so the handlers are trivial. */
-const FAST_PATH: Record<string, string> = {
-  ...FAST_ENV,
-  HOST: '127.0.0.1',
-  PORT: '0',
-  LOG_LEVEL: 'info', // info logs the "listening" line and nothing per request
-};
 
 type ServerName = 'bare' | 'stock' | 'ours' | 'oursHttp' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
 interface Server {
@@ -53,42 +44,13 @@ const SERVERS: Record<ServerName, Server> = {
 };
 const NAMES = Object.keys(SERVERS) as ServerName[];
 
-class Process {
-  readonly child: ChildProcess;
-  readonly listening: Promise<number>;
-
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    this.listening = new Promise((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
-        try {
-          const parsed = JSON.parse(line) as { msg?: string; port?: number };
-          if (parsed.msg === 'listening') resolve(parsed.port!);
-        } catch {
-          // not a JSON line
-        }
-      });
-      this.child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before listening`)));
-    });
-  }
-
-  rssMb(): number {
-    return rssMb(this.child.pid!);
-  }
-
-  stop(): Promise<void> {
-    return stopChild(this.child, 15_000);
-  }
-}
-
 /** The Collector's endpoint for the row's OTLP protocol. */
 const endpointOf = (name: ServerName, collector: CountingCollector) =>
   SERVERS[name].env?.OTEL_EXPORTER_OTLP_PROTOCOL === HTTP_PROTOBUF.OTEL_EXPORTER_OTLP_PROTOCOL ? collector.httpEndpoint : collector.grpcEndpoint;
 
-async function startServer(name: ServerName, otlpEndpoint: string): Promise<{ process: Process; url: string }> {
-  const env = { ...FAST_PATH, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}`, ...SERVERS[name].env };
-  const server = new Process(SERVERS[name].args, env);
-  return { process: server, url: `http://127.0.0.1:${await server.listening}` };
+/** The server on the fast path (every simulated latency and probability zero), so the handlers are trivial. */
+function startServer(name: ServerName, otlpEndpoint: string): Promise<ServiceProcess> {
+  return ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_SERVICE_NAME: `bench-${name}`, ...SERVERS[name].env }, SERVERS[name].args);
 }
 
 interface LoadResult {
@@ -139,11 +101,11 @@ async function throughputAndLatency(collector: CountingCollector) {
     for (const name of order) {
       const spansBefore = await acceptedSpans();
       const server = await startServer(name, endpointOf(name, collector));
-      const warmup = await load(server.url, SETTINGS.warmupSeconds);
-      const saturated = await load(server.url, SETTINGS.seconds);
-      const fixed = await load(server.url, SETTINGS.fixedRateSeconds, FIXED_RATE);
+      const warmup = await load(server.baseUrl, SETTINGS.warmupSeconds);
+      const saturated = await load(server.baseUrl, SETTINGS.seconds);
+      const fixed = await load(server.baseUrl, SETTINGS.fixedRateSeconds, FIXED_RATE);
       // Stopping flushes the server's spans; the Collector counts them before it answers the export.
-      await server.process.stop();
+      await server.stop();
       const exported = (await acceptedSpans()) - spansBefore;
       rps[name].push(saturated.requestsPerSecond);
       p50AtRate[name].push(quantile(fixed.latenciesMs, 0.5));
@@ -164,9 +126,9 @@ async function memory(otlp: string, deadOtlp: string) {
     ['ours, OTLP endpoint down', 'ours', deadOtlp],
   ] as const) {
     const server = await startServer(name, endpoint);
-    await load(server.url, SETTINGS.memorySeconds, FIXED_RATE);
-    rss[label] = server.process.rssMb();
-    await server.process.stop();
+    await load(server.baseUrl, SETTINGS.memorySeconds, FIXED_RATE);
+    rss[label] = server.rssMb();
+    await server.stop();
   }
   return rss;
 }
@@ -177,9 +139,9 @@ async function coldStart(collector: CountingCollector) {
     for (const name of NAMES) {
       const started = performance.now();
       const server = await startServer(name, endpointOf(name, collector));
-      while (!(await fetch(`${server.url}/health`).then((r) => r.ok, () => false))) await sleep(5);
+      while (!(await fetch(`${server.baseUrl}/health`).then((r) => r.ok, () => false))) await sleep(5);
       times[name].push(performance.now() - started);
-      await server.process.stop();
+      await server.stop();
     }
   }
   return times;

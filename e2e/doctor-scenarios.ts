@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { checkLinks, checkFormat, checkResolution, checkStorage, type Resolution, type StoredExemplar, storedExemplars, type TraceStore } from '../scripts/doctor.ts';
-import { freePort, Prometheus } from '../harness/prometheus.ts';
+import { freePort } from '../harness/process.ts';
+import { Prometheus } from '../harness/prometheus.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { peerDir } from '../harness/peers.ts';
 import { Program, ROOT } from './program.ts';
@@ -61,13 +62,13 @@ class Collector {
   }
 
   /** SIGKILL: the process dies at once, with whatever it holds (a crash, an OOM kill). */
-  kill(): Promise<void> {
-    return this.program!.kill();
+  async kill(): Promise<void> {
+    await this.program!.kill();
   }
 
   /** SIGTERM: the Collector shuts down as it would on a redeploy. */
-  stop(): Promise<void> {
-    return this.program!.stop(15_000);
+  async stop(): Promise<void> {
+    await this.program!.stop(15_000);
   }
 }
 

@@ -2,21 +2,17 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 
 describe('bad input', () => {
   let receiver: OtlpReceiver;
   let service: ServiceProcess;
+  let stop: () => Promise<void>;
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, OTEL_SERVICE_NAME: 'bad-input-test' });
+    ({ service, receiver, stop } = await startServiceWithReceiver({ OTEL_SERVICE_NAME: 'bad-input-test' }));
   });
-  after(async () => {
-    await service.stop();
-    await receiver.stop();
-  });
+  after(() => stop());
 
   const problemsOf = async (query: string) => {
     const response = await fetch(`${service.baseUrl}/api/users${query}`);

@@ -8,12 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import type { CheckResult } from '../scripts/doctor.ts';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { Prometheus } from '../harness/prometheus.ts';
-import { runNode, ServiceProcess } from '../harness/service.ts';
+import { runNode, type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 
 const DATASOURCES = 'grafana/provisioning/datasources/datasources.yaml';
 const TOKEN = 'glsa_doctor_test_token';
@@ -51,7 +51,7 @@ class FakeTraceStore {
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.lookups += 1;
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
-    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    await sleep(this.delayMs);
     this.inFlight -= 1;
     const match = /^\/api\/(v2\/)?traces\/([^/?]+)/.exec(request.url ?? '');
     if (match === null) return void response.writeHead(404).end();
@@ -77,21 +77,19 @@ interface DoctorJson {
 describe('exemplar doctor', () => {
   let receiver: OtlpReceiver;
   let service: ServiceProcess;
+  let stopService: () => Promise<void>;
   let prometheus: Prometheus;
   let store: FakeTraceStore;
   let grafana: { url: string; server: Server };
   let scratch: string;
 
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    service = await ServiceProcess.start({
-      ...FAST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+    ({ service, receiver, stop: stopService } = await startServiceWithReceiver({
       USERS_SLOW_PROBABILITY: '0.2',
       USERS_SLOW_LATENCY_MS: '120',
       EXEMPLAR_POLICY: 'adaptive',
       EXEMPLAR_THRESHOLD_MS: '100',
-    });
+    }));
     prometheus = await Prometheus.start({ target: new URL(service.baseUrl).host });
     for (let round = 0; round < 4; round += 1) {
       await Promise.all(Array.from({ length: 20 }, async (_, i) => (await fetch(`${service.baseUrl}/api/${i % 2 === 0 ? 'users' : 'orders'}`)).arrayBuffer()));
@@ -113,8 +111,7 @@ describe('exemplar doctor', () => {
     grafana.server.close();
     rmSync(scratch, { recursive: true, force: true });
     await prometheus.stop();
-    await service.stop();
-    await receiver.stop();
+    await stopService();
   });
 
   const doctor = (...flags: string[]) =>

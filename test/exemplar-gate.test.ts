@@ -4,23 +4,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 import { traceIdOf } from '../scripts/server-timing.ts';
 
 describe('exemplars while span export fails', () => {
   let receiver: OtlpReceiver;
   let service: ServiceProcess;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, EXEMPLAR_POLICY: 'always' });
+    ({ service, receiver, stop } = await startServiceWithReceiver({ EXEMPLAR_POLICY: 'always' }));
   });
-  after(async () => {
-    await service.stop();
-    await receiver.stop();
-  });
+  after(() => stop());
 
   /** One request; its trace ID, from the server-timing header. */
   async function request(): Promise<string> {
@@ -65,7 +61,6 @@ describe('exemplars while span export fails', () => {
     let state = await scrape();
     assert.equal(state.enabled, 1);
 
-    const port = new URL(receiver.address).port;
     receiver.kill();
     // Made before the service can know the receiver is gone: attached, but never shown, as their spans are lost.
     const unnoticed = await Promise.all(Array.from({ length: 5 }, request));
@@ -78,7 +73,7 @@ describe('exemplars while span export fails', () => {
     assert.deepEqual([...state.exemplarTraces].filter((traceId) => !received.has(traceId)), [], 'no exemplar points at a span the receiver did not get');
     assert.ok(service.logs.some((line) => line.level === 'warn' && String(line.msg).startsWith('exemplars paused')));
 
-    receiver = await OtlpReceiver.start('127.0.0.1', Number(port));
+    await receiver.restart();
     await requestUntilEnabledIs(1, 30_000);
     assert.ok(await shownAsExemplar(await request()), 'exemplars are back');
     assert.ok(service.logs.some((line) => line.level === 'info' && line.msg === 'exemplars resumed: a span export succeeded'));

@@ -3,16 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { prometheusTargets } from '../scripts/dashboard.ts';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { Prometheus } from '../harness/prometheus.ts';
 import { substituteDashboardVariables } from '../harness/promql.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import { type ServiceProcess, type ServiceWithReceiver, startServiceWithReceiver } from '../harness/service.ts';
 
-interface Stack {
-  receiver: OtlpReceiver;
-  service: ServiceProcess;
-  prometheus: Prometheus;
+interface Stack extends ServiceWithReceiver {
+  readonly prometheus: Prometheus;
 }
 
 /** Load against both routes in rounds of 30 concurrent requests, a scrape after each round. */
@@ -31,10 +27,10 @@ async function drive(service: ServiceProcess, prometheus: Prometheus, rounds: nu
 
 /** Receiver, service (with `env`) and Prometheus, after four rounds of load and two more scrapes. */
 async function startScrapedStack(env: Record<string, string>): Promise<Stack> {
-  const receiver = await OtlpReceiver.start();
-  const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env });
+  const serviceWithReceiver = await startServiceWithReceiver(env);
+  const { service } = serviceWithReceiver;
   const prometheus = await Prometheus.start({ target: new URL(service.baseUrl).host, scrapeInterval: '1s' });
-  const stack = { receiver, service, prometheus };
+  const stack = { ...serviceWithReceiver, prometheus };
   try {
     await drive(service, prometheus, 4);
     await prometheus.waitForScrapes(2);
@@ -48,8 +44,7 @@ async function startScrapedStack(env: Record<string, string>): Promise<Stack> {
 async function stopStack(stack: Stack | undefined): Promise<void> {
   if (stack === undefined) return;
   await stack.prometheus.stop();
-  await stack.service.stop();
-  await stack.receiver.stop();
+  await stack.stop();
 }
 
 /** Every exemplar Prometheus stores for the service's three metrics, with its series labels. */

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { OtlpReceiver } from '../harness/otlp-receiver.ts';
-import { freePort } from '../harness/prometheus.ts';
+import { freePort } from '../harness/process.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { quantile } from '../scripts/stats.ts';
 

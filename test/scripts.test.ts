@@ -1,16 +1,13 @@
 // The load script and the exemplars command against the real service and a real Prometheus.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadSummary } from '../scripts/load.ts';
 import type { ListedExemplar } from '../scripts/exemplars.ts';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { Program } from '../harness/process.ts';
 import { Prometheus } from '../harness/prometheus.ts';
-import { ROOT } from '../harness/root.ts';
-import { runNode, ServiceProcess } from '../harness/service.ts';
+import { runNode, type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 import { FaultSwitchClient } from '../scripts/fault-switch.ts';
 
 const TOKEN = 'scripts-test-admin-token';
@@ -18,15 +15,13 @@ const TOKEN = 'scripts-test-admin-token';
 describe('load script and exemplars command', () => {
   let receiver: OtlpReceiver;
   let service: ServiceProcess;
+  let stopService: () => Promise<void>;
   let prometheus: Prometheus;
   let summary: LoadSummary;
   let exposition: string;
 
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    service = await ServiceProcess.start({
-      ...FAST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+    ({ service, receiver, stop: stopService } = await startServiceWithReceiver({
       ADMIN_TOKEN: TOKEN,
       USERS_BASE_LATENCY_MS: '5',
       USERS_SLOW_PROBABILITY: '0.1',
@@ -36,7 +31,7 @@ describe('load script and exemplars command', () => {
       PAYMENT_FAILURE_PROBABILITY: '0.05',
       EXEMPLAR_POLICY: 'threshold',
       EXEMPLAR_THRESHOLD_MS: '100',
-    });
+    }));
     prometheus = await Prometheus.start({ target: new URL(service.baseUrl).host });
     const load = await runNode(
       ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '4', '--rate', '60', '--concurrency', '4', '--spike-start', '1', '--spike-duration', '1.5', '--spike-latency-ms', '300', '--admin-token', TOKEN, '--slowest', '5', '--json'],
@@ -49,8 +44,7 @@ describe('load script and exemplars command', () => {
   });
   after(async () => {
     await prometheus.stop();
-    await service.stop();
-    await receiver.stop();
+    await stopService();
   });
 
   const counted = (metric: string, route: string, filter = '') =>
@@ -126,20 +120,15 @@ describe('load script and exemplars command', () => {
   });
 
   it('ends cleanly on Ctrl-C (SIGINT) with the summary so far', async () => {
-    const child = spawn(process.execPath, ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '60', '--rate', '50'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const load = new Program('load', process.execPath, ['scripts/load.ts', '--base-url', service.baseUrl, '--duration', '60', '--rate', '50']);
     await sleep(1500);
     const interruptedAt = Date.now();
-    child.kill('SIGINT');
-    const [code] = (await once(child, 'exit')) as [number];
+    load.signal('SIGINT');
+    const { code } = await load.exit;
     assert.equal(code, 0);
     assert.ok(Date.now() - interruptedAt < 5000, 'stops at once, not after its 60 s');
-    assert.match(output, /^\d+ requests in \d+\.\d s/m);
-    assert.match(output, /^\/api\/users\s+\d+/m);
+    assert.match(load.output, /^\d+ requests in \d+\.\d s/m);
+    assert.match(load.output, /^\/api\/users\s+\d+/m);
   });
 
   it('rejects a bad flag with the usage', async () => {

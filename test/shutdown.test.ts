@@ -2,20 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FAST_ENV } from '../harness/fast-path.ts';
-import { OtlpReceiver } from '../harness/otlp-receiver.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 import { traceIdOf } from '../scripts/server-timing.ts';
 
 /** Runs `test` against the service exporting to a fresh receiver, and stops both whatever happens. */
 async function withService(env: Record<string, string>, test: (service: ServiceProcess, receiver: OtlpReceiver) => Promise<void>): Promise<void> {
-  const receiver = await OtlpReceiver.start();
-  const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env });
+  const { service, receiver, stop } = await startServiceWithReceiver(env);
   try {
     await test(service, receiver);
   } finally {
-    await service.stop();
-    await receiver.stop();
+    await stop();
   }
 }
 
