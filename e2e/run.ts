@@ -3,8 +3,9 @@
 // a test: every exemplar Prometheus stores is looked up in the trace store, and so on. Tempo cannot be had here:
 // Jaeger v2 stands in for it (e2e/stack.ts).
 // The tests run in the order written, and the order matters: the fault switch, whose annotation check 7 reads,
-// is used again only by the test after that check (6).
+// is used again only by the tests after that check (6 and 8).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -187,6 +188,73 @@ test('6. a slow request (forced through the fault switch) has its trace in the s
   }
   summary.push(`time to trace median ${median(times).toFixed(1)} s max ${Math.max(...times).toFixed(1)} s`);
   expectPass(t, { passed: Math.max(...times) < 10, message: `slow request to its trace in the store: ${times.map((s) => s.toFixed(1)).join(', ')} s (goal under 10 s)` });
+});
+
+/**
+ * The declarative case (practice 11 of the style guide, as docker-otel-lgtm's): one request in, with a trace ID of
+ * our own in its W3C traceparent; then its span must be in the trace store, and its series and its exemplar,
+ * pointing at that trace, in Prometheus. The fault switch makes it slow, so nothing is left to chance: a request
+ * of 500 ms or more always gets an exemplar (the adaptive policy's EXEMPLAR_THRESHOLD_MS) and always reaches the
+ * trace store (the Collector's keep-slow policy, and keep-exemplar-traces for its `exemplar` attribute). Its root is
+ * the caller's span, which never arrives, so the Collector decides after its full decision_wait (10 s).
+ */
+const DECLARED = {
+  request: '/api/users',
+  fault: { route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 30 },
+  span: { name: 'GET /api/users', 'span.kind': 'server', 'http.route': '/api/users', exemplar: true },
+  series: { __name__: 'http_request_duration_seconds_bucket', job: 'exemplar-demo', method: 'GET', route: '/api/users', status_code: '200' },
+} as const;
+
+/** `probe()`'s first answer other than undefined, asked every half second for up to `timeoutMs`. */
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await probe();
+    if (answer !== undefined || Date.now() > deadline) return answer;
+    await sleep(500);
+  }
+}
+
+const selectorOf = (labels: Readonly<Record<string, string>>) => `{${Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}}`;
+
+test('8. one request with a known traceparent: its span in the trace store, its series and its exemplar in Prometheus', async (t) => {
+  const traceId = randomBytes(16).toString('hex');
+  const parentSpanId = randomBytes(8).toString('hex');
+  const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
+  await faultSwitch.set(DECLARED.fault);
+  let response: Response;
+  const sentAt = performance.now();
+  try {
+    response = await fetch(`${APP}${DECLARED.request}`, { headers: { traceparent: `00-${traceId}-${parentSpanId}-01` } });
+    await response.arrayBuffer();
+  } finally {
+    await faultSwitch.clear();
+  }
+  const clientSeconds = (performance.now() - sentAt) / 1000;
+  t.diagnostic(`GET ${DECLARED.request} with traceparent 00-${traceId}-${parentSpanId}-01: ${response.status} in ${clientSeconds.toFixed(2)} s`);
+  assert.equal(response.status, 200);
+  assert.equal(traceIdOf(response), traceId, 'the service continues the trace its traceparent names');
+
+  // The exemplar, on the latency histogram's series of the request, in the bucket of its duration.
+  const exemplar = await eventually(async () => (await storedExemplars(prometheus, selectorOf(DECLARED.series), 300)).find((e) => e.traceId === traceId), 30_000);
+  assert.ok(exemplar !== undefined, `no exemplar with trace ID ${traceId} on ${selectorOf(DECLARED.series)} within 30 s`);
+  assert.deepEqual(Object.fromEntries(Object.keys(DECLARED.series).map((name) => [name, exemplar.series[name]])), DECLARED.series);
+  assert.ok(exemplar.value >= DECLARED.fault.added_latency_ms / 1000 && exemplar.value <= clientSeconds, `the exemplar's value ${exemplar.value} s is the request's duration`);
+  assert.ok(Number(exemplar.series.le) >= exemplar.value, `the exemplar sits in the bucket of its value (le ${exemplar.series.le})`);
+  t.diagnostic(`exemplar ${exemplar.value.toFixed(3)} s on ${selectorOf(exemplar.series)}`);
+
+  // Its series, as Prometheus stores it, counting the request.
+  const series = await prometheus.query(selectorOf(exemplar.series));
+  assert.ok(series.length === 1 && Number(series[0]!.value[1]) >= 1, `the exemplar's series in Prometheus: ${JSON.stringify(series)}`);
+
+  // The span: the service's server span, a child of the span the traceparent names.
+  const span = await eventually(async () => (await storedSpans(traceId)).find((s) => s.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === parentSpanId)), 60_000);
+  assert.ok(span !== undefined, `no span of trace ${traceId} with parent ${parentSpanId} in the trace store within 60 s`);
+  assert.deepEqual(
+    { name: span.operationName, 'span.kind': tagOf(span, 'span.kind'), 'http.route': tagOf(span, 'http.route'), exemplar: tagOf(span, 'exemplar') },
+    DECLARED.span,
+  );
+  t.diagnostic(`span ${span.operationName} (${span.spanID}), child of ${parentSpanId}, in the trace store`);
 });
 
 test('the doctor in real misconfigurations, and the Collector killed and restarted', async (t) => {
