@@ -1,6 +1,6 @@
 // Peak RSS of each program e2e runs, sampled from /proc every 250 ms while the demo load runs, against the program's
-// mem_limit in docker-compose.yml (goal: below 70% of it). The sampler is a worker thread, so it keeps sampling
-// while the main thread waits on the load script synchronously.
+// mem_limit in docker-compose.yml (goal: below 70% of it). The sampler is a worker thread, so it keeps its pace
+// whatever the suite's own thread is busy with.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { ResolvedCompose } from '../harness/compose.ts';
 import { rssMb } from '../harness/process.ts';
