@@ -6,22 +6,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDashboard } from '../scripts/dashboard.ts';
 import type { Sample } from '../scripts/load.ts';
-
-type Check = (condition: boolean, message: string) => void;
-interface RangeSeries {
-  metric: Record<string, string>;
-  values: [number, string][];
-}
-
-async function queryRange(prometheus: string, expr: string, start: number, end: number, step: string): Promise<RangeSeries[]> {
-  const query = new URLSearchParams({ query: expr, start: String(start), end: String(end), step });
-  const body = (await (await fetch(`${prometheus}/api/v1/query_range?${query}`)).json()) as { status: string; error?: string; data: { result: RangeSeries[] } };
-  if (body.status !== 'success') throw new Error(`query_range ${expr}: ${body.error}`);
-  return body.data.result;
-}
+import type { PrometheusApi, RangeSeries } from '../scripts/prometheus-api.ts';
+import type { Outcome } from './stack.ts';
 
 /** Grafana's regions: consecutive points above 0 no more than `stepSeconds` apart, as [from, to] in seconds. */
-function annotationRegions(series: RangeSeries[], stepSeconds: number): [number, number][] {
+function annotationRegions(series: readonly RangeSeries[], stepSeconds: number): [number, number][] {
   return series.flatMap(({ values }) => {
     const regions: [number, number][] = [];
     for (const [time] of values.filter(([, value]) => Number(value) > 0)) {
@@ -34,41 +23,55 @@ function annotationRegions(series: RangeSeries[], stepSeconds: number): [number,
 }
 
 const seconds = (step: string) => Number(/^(\d+)s$/.exec(step)![1]);
+const [FAULT, ALERT] = buildDashboard().annotations!.list!;
+const now = () => Math.ceil(Date.now() / 1000);
 
-export async function checkDashboardAnnotations(prometheus: string, samples: Sample[], check: Check): Promise<void> {
-  const [fault, alert] = buildDashboard().annotations!.list!;
+/** Where a range query over the run starts, in seconds: a little before the load's first request ended. */
+const runStart = (samples: readonly Sample[]) => Math.floor(Math.min(...samples.map((sample) => sample.endedAt)) / 1000) - 30;
+
+/** The fault switch's annotation: one region, while the load's spike had the switch on, nothing before or after. */
+export async function faultSwitchRegion(prometheus: PrometheusApi, samples: readonly Sample[]): Promise<Outcome> {
   const spike = samples.filter((sample) => sample.phase === 'spike');
   // The load script turns the switch on as the spike begins and off as it ends (scripts/load.ts, setFault); a
   // request belongs to the phase it was sent in.
   const sentAt = spike.map((sample) => sample.endedAt - sample.seconds * 1000);
   const on = Math.min(...sentAt) / 1000;
   const off = Math.max(...sentAt) / 1000;
-  const start = Math.floor(Math.min(...samples.map((sample) => sample.endedAt)) / 1000) - 30;
-  const end = Math.ceil(Date.now() / 1000);
 
-  const step = seconds(fault!.step!);
-  const regions = annotationRegions(await queryRange(prometheus, fault!.expr!, start, end, fault!.step!), step);
+  const step = seconds(FAULT!.step!);
+  const regions = annotationRegions(await prometheus.queryRange(FAULT!.expr!, runStart(samples), now(), FAULT!.step!), step);
   // A scrape every 5 s and a step of 5 s: the region starts within two of them of the switch, and ends as late.
   const slack = 2 * step;
   const matches = regions.length === 1 && regions[0]![0] >= on - 1 && regions[0]![0] <= on + slack && regions[0]![1] >= off - slack && regions[0]![1] <= off + slack;
   const shown = regions.map(([from, to]) => `${(from - on).toFixed(0)}..${(to - on).toFixed(0)} s`).join(', ') || 'none';
-  check(matches, `7. fault-switch annotation: one region while the switch was on (${shown} after it went on; spike lasted ${(off - on).toFixed(0)} s), nothing before or after`);
+  return { passed: matches, message: `fault-switch annotation: one region while the switch was on (${shown} after it went on; spike lasted ${(off - on).toFixed(0)} s), nothing before or after` };
+}
 
-  // The alert's series as Prometheus writes them (pending first, firing after `for: 1m`): the labels the annotation
-  // selects on and names in its title must be there.
-  const alertSeries = await queryRange(prometheus, 'ALERTS{alertname="HighP99Latency"}', start, end, alert!.step!);
-  const states = [...new Set(alertSeries.map((series) => series.metric.alertstate))].sort();
-  check(
-    alertSeries.length > 0 && alertSeries.every((series) => series.metric.route !== undefined),
-    `7. HighP99Latency's ALERTS series carry alertstate and route (${states.join(', ') || 'none'}; routes ${[...new Set(alertSeries.map((series) => series.metric.route))].join(', ')})`,
-  );
+/** The alert's series as Prometheus writes them (pending first, firing after `for: 1m`). */
+const alertSeries = (prometheus: PrometheusApi, samples: readonly Sample[]) => prometheus.queryRange('ALERTS{alertname="HighP99Latency"}', runStart(samples), now(), ALERT!.step!);
+
+/** The labels the alert's annotation selects on and names in its title are on the alert's series. */
+export async function alertSeriesLabelled(prometheus: PrometheusApi, samples: readonly Sample[]): Promise<Outcome> {
+  const series = await alertSeries(prometheus, samples);
+  const states = [...new Set(series.map(({ metric }) => metric.alertstate))].sort();
+  return {
+    passed: series.length > 0 && series.every(({ metric }) => metric.route !== undefined),
+    message: `HighP99Latency's ALERTS series carry alertstate and route (${states.join(', ') || 'none'}; routes ${[...new Set(series.map(({ metric }) => metric.route))].join(', ')})`,
+  };
+}
+
+/** The alert's annotation shows it firing. */
+export async function alertFiringRegion(prometheus: PrometheusApi, samples: readonly Sample[]): Promise<Outcome> {
   // It fires after a minute above 2 s: about 75 s into the run, while the last minute's rate still holds the load.
   const deadline = Date.now() + 45_000;
   let firing: [number, number][] = [];
   while (firing.length === 0 && Date.now() < deadline) {
-    firing = annotationRegions(await queryRange(prometheus, alert!.expr!, start, Math.ceil(Date.now() / 1000), alert!.step!), seconds(alert!.step!));
+    firing = annotationRegions(await prometheus.queryRange(ALERT!.expr!, runStart(samples), now(), ALERT!.step!), seconds(ALERT!.step!));
     if (firing.length === 0) await sleep(2_000);
   }
-  const pendingSince = Math.min(...alertSeries.flatMap((series) => series.values.map(([time]) => time)));
-  check(firing.length > 0, `7. HighP99Latency annotation: ${firing.length} firing region(s), from ${firing[0] ? (firing[0][0] - pendingSince).toFixed(0) : '-'} s after it went pending (rules.yml: for 1m)`);
+  const pendingSince = Math.min(...(await alertSeries(prometheus, samples)).flatMap((series) => series.values.map(([time]) => time)));
+  return {
+    passed: firing.length > 0,
+    message: `HighP99Latency annotation: ${firing.length} firing region(s), from ${firing[0] ? (firing[0][0] - pendingSince).toFixed(0) : '-'} s after it went pending (rules.yml: for 1m)`,
+  };
 }

@@ -18,6 +18,7 @@ import { Prometheus } from '../harness/prometheus.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { peerDir } from '../harness/peers.ts';
 import { Program, ROOT } from './program.ts';
+import type { Outcome } from './stack.ts';
 
 const METRIC = 'http_request_duration_seconds';
 const EXEMPLAR_SELECTOR = '{__name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}';
@@ -28,7 +29,7 @@ const UNDECIDED_SECONDS = 4;
 /** How long the service may take to notice a dead Collector: the next batch (1 s) and the stall limit (1 s). */
 const NOTICE_SECONDS = 2;
 
-export type Check = (condition: boolean, message: string) => void;
+type Check = (condition: boolean, message: string) => void;
 
 export interface FaultFigures {
   readonly scenario: string;
@@ -231,8 +232,13 @@ async function faultScenarios(check: Check, service: ServiceProcess, prometheus:
   ];
 }
 
-/** Every doctor variant and fault scenario; `exemplars` are those the main stack's Prometheus stores. */
-export async function runDoctorScenarios(check: Check, exemplars: readonly StoredExemplar[]): Promise<FaultFigures[]> {
+/**
+ * Every doctor variant and fault scenario, with what each check found in the order they ran; `exemplars` are those
+ * the main stack's Prometheus stores.
+ */
+export async function runDoctorScenarios(exemplars: readonly StoredExemplar[]): Promise<{ outcomes: Outcome[]; faults: FaultFigures[] }> {
+  const outcomes: Outcome[] = [];
+  const check: Check = (passed, message) => void outcomes.push({ passed, message });
   const dir = mkdtempSync(join(tmpdir(), 'exemplar-demo-doctor-'));
   try {
     await prometheusVariants(check);
@@ -252,7 +258,7 @@ export async function runDoctorScenarios(check: Check, exemplars: readonly Store
       const collector = new Collector(collectorConfig(dir, 'collector', ports), healthUrl, 'collector-faults');
       await collector.start();
       try {
-        return await faultScenarios(check, service, prometheus, collector);
+        return { outcomes, faults: await faultScenarios(check, service, prometheus, collector) };
       } finally {
         await collector.stop();
       }

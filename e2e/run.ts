@@ -1,75 +1,131 @@
-// The stack proven without Docker (`make e2e`): the real Prometheus and the real Collector run the very files
-// docker-compose.yml mounts, unedited, with the service, under bounded load; then every exemplar Prometheus stores
-// is looked up in the trace store. Compose host names resolve to their own loopback addresses (/etc/hosts), so each
-// program keeps its usual ports. Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The stack proven without Docker (`make e2e`, `node --test e2e/run.ts`): the real Prometheus and the real Collector
+// run the very files docker-compose.yml mounts, unedited, with the service, under bounded load; then each check is
+// a test: every exemplar Prometheus stores is looked up in the trace store, and so on. Tempo cannot be had here:
+// Jaeger v2 stands in for it (e2e/stack.ts).
+// The tests run in the order written, and the order matters: the fault switch, whose annotation check 7 reads,
+// is used again only by the tests after that check (6 and 8).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { prometheusTargets } from '../scripts/dashboard.ts';
-import { checkDashboardAnnotations } from './dashboard.ts';
-import { checkCoverage, checkResolution, checkStorage, lookUpTrace, type StoredExemplar, storedExemplars, type TraceStore } from '../scripts/doctor.ts';
-import { PrometheusApi } from '../scripts/prometheus-api.ts';
+import { checkCoverage, checkStorage, type StoredExemplar, storedExemplars } from '../scripts/doctor.ts';
+import { FaultSwitchClient } from '../scripts/fault-switch.ts';
 import type { Sample } from '../scripts/load.ts';
+import { PrometheusApi } from '../scripts/prometheus-api.ts';
+import { traceIdOf } from '../scripts/server-timing.ts';
+import { median } from '../scripts/stats.ts';
+import { substituteDashboardVariables } from '../harness/promql.ts';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
-import { resolvedCompose, type ResolvedCompose } from '../harness/compose.ts';
-import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
-import { reportPeakRss, watchPeakRss } from './memory.ts';
-import { peerDir } from '../harness/peers.ts';
-import { LOGS, Program, ROOT, WORK } from './program.ts';
+import { alertFiringRegion, alertSeriesLabelled, faultSwitchRegion } from './dashboard.ts';
 import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
+import { LIMITED_PROGRAMS, type Peaks, peakRssWithinLimit, standInPeaks, watchPeakRss } from './memory.ts';
+import { LOGS, ROOT, WORK } from './program.ts';
+import {
+  ADMIN_TOKEN,
+  APP,
+  EXEMPLAR_SELECTOR,
+  expectPass,
+  exemplarsResolve,
+  ordinaryTracesKept,
+  runLoad,
+  SLOW_SECONDS,
+  Stack,
+  storedSpans,
+  tagOf,
+  traceFound,
+} from './stack.ts';
 
-// 127.0.0.6 and up: the scale profile's services (e2e/scale.ts).
-const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5', 'otel-sampler-1': '127.0.0.6', 'otel-sampler-2': '127.0.0.7', 'prometheus-longterm': '127.0.0.8' };
-const HOSTS_MARK = '# exemplar-demo e2e (e2e/run.ts)';
 const PROMETHEUS = 'http://prometheus:9090';
-const TRACE_STORE = 'http://tempo:16686';
-export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
-export const prometheus = new PrometheusApi(PROMETHEUS);
-const traceStore: TraceStore = { api: 'jaeger', url: TRACE_STORE };
-/** Requests at least this slow are "slow": the Collector keeps them, and the exemplar policy marks them. */
-const SLOW_SECONDS = 0.5;
+const prometheus = new PrometheusApi(PROMETHEUS);
 const LOAD_SECONDS = 40;
 
-// ---------------------------------------------------------------------------------------------- programs
+let stack: Stack | undefined;
+let samples: Sample[] = [];
+let peaks: Peaks = {};
+let exemplars: StoredExemplar[] = [];
+let faults: FaultFigures[] = [];
+/** The figures of the summary line, each added by the test that measured it. */
+const summary: string[] = [];
 
-/** Adds the Compose host names to /etc/hosts unless they are there already; returns how to undo it. */
-export function mapHostNames(): () => void {
-  const original = readFileSync('/etc/hosts', 'utf8');
-  const missing = Object.entries(HOSTS).filter(([name, address]) => !new RegExp(`^${address.replaceAll('.', '\\.')}\\s+${name}$`, 'm').test(original));
-  if (missing.length === 0) return () => {};
+before(async () => {
+  stack = new Stack([]);
+  await stack.startTraceStore();
+  await stack.launch('otel-collector').waitReady('http://otel-collector:13133/');
+  await stack.launch('app').waitReady(`${APP}/ready`);
+  await stack.launch('prometheus').waitReady(`${PROMETHEUS}/-/ready`);
+
+  console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
+  const rss = watchPeakRss(stack.running);
   try {
-    writeFileSync('/etc/hosts', `${original.trimEnd()}\n${HOSTS_MARK}\n${missing.map(([name, address]) => `${address} ${name}`).join('\n')}\n`);
-  } catch (error) {
-    throw new Error(`cannot map the Compose host names in /etc/hosts (${(error as Error).message}); run as root, as CI does`);
+    samples = await runLoad(LOAD_SECONDS, join(WORK, 'samples.jsonl'), ['--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200']);
+  } finally {
+    peaks = await rss.stop();
   }
-  return () => writeFileSync('/etc/hosts', original);
+  for (const line of standInPeaks(peaks)) console.log(line);
+  // The tail-sampling decision (2 s after the root span), the export batches, and two more scrapes.
+  await sleep(12_000);
+  exemplars = await storedExemplars(prometheus, EXEMPLAR_SELECTOR, 600);
+});
+
+after(async () => {
+  await stack?.close();
+  console.log(`\nsummary: ${summary.join(', ')}`);
+  for (const { scenario, slices } of faults) {
+    console.log(`${scenario}: ${slices.map((s) => `${s.name} ${s.resolved}/${s.checked} resolve, ${s.dangling} dangling`).join('; ')}`);
+  }
+  console.log(`the programs' logs are in ${LOGS}`);
+});
+
+test("0. each service's own healthcheck passes against it", (t) => expectPass(t, stack!.healthchecks(['app', 'otel-collector', 'prometheus'])));
+
+for (const name of LIMITED_PROGRAMS) {
+  test(`7. ${name}: peak RSS during the load under 70% of its Compose mem_limit`, (t) => expectPass(t, peakRssWithinLimit(peaks, stack!.compose, name)));
 }
 
+test('1. exemplar storage is on, and the latency histogram holds exemplars', async (t) => {
+  const histogram = exemplars.filter((e) => e.series.__name__ === 'http_request_duration_seconds_bucket');
+  const storage = await checkStorage(prometheus, 'http_request_duration_seconds', histogram, 10);
+  expectPass(t, { passed: storage.verdict === 'pass', message: storage.summary });
+});
 
-// ---------------------------------------------------------------------------------------------- queries
-
-export const traceFound = async (traceId: string): Promise<boolean> => (await lookUpTrace(traceStore, traceId, 5000)) === 'found';
-
-type StoredSpan = { operationName: string; tags: { key: string; value: unknown }[] };
-
-/** The spans of a stored trace (Jaeger's API). */
-async function storedSpans(traceId: string): Promise<StoredSpan[]> {
-  const body = (await (await fetch(`${TRACE_STORE}/api/traces/${traceId}`)).json()) as { data: { spans: StoredSpan[] }[] };
-  return body.data.flatMap((trace) => trace.spans);
+for (const [where, metric, route] of [
+  ['the /api/users latency histogram', 'http_request_duration_seconds_bucket', '/api/users'],
+  ['the /api/orders latency histogram', 'http_request_duration_seconds_bucket', '/api/orders'],
+  ['the error counter', 'http_errors_total', undefined],
+] as const) {
+  test(`1. exemplars on ${where}`, () => {
+    assert.ok(
+      exemplars.some((e) => e.series.__name__ === metric && (route === undefined || e.series.route === route)),
+      `no exemplar on ${where} among the ${exemplars.length} stored`,
+    );
+  });
 }
 
-const tagOf = (span: StoredSpan, key: string): unknown => span.tags.find((tag) => tag.key === key)?.value;
+test("2. every stored exemplar's trace is in the trace store", async (t) => {
+  const resolution = await exemplarsResolve(exemplars);
+  summary.push(`exemplars checked ${resolution.checked}, resolved ${resolution.resolvedPercent.toFixed(1)}%`);
+  expectPass(t, resolution);
+});
 
-/** The server span attributes of a stored trace, to tell exemplar-marked traces apart. */
-async function isExemplarMarked(traceId: string): Promise<boolean> {
-  return (await storedSpans(traceId)).some((span) => tagOf(span, 'exemplar') === true);
-}
+test("2. ordinary traces are kept at about the Collector's 10%", async (t) => {
+  const kept = await ordinaryTracesKept(samples);
+  summary.push(`ordinary traces kept ${kept.keptPercent.toFixed(1)}%`);
+  expectPass(t, kept);
+});
 
-/** The service map's edges in the stored traces: the payment check and the users query are CLIENT spans naming their peer. */
-async function checkServiceMapSpans(samples: Sample[]): Promise<void> {
+test('3. every scrape interval in which a slow request was counted holds a slow exemplar', async (t) => {
+  const coverage = await checkCoverage(prometheus, 'http_request_duration_seconds', exemplars, { slowSeconds: SLOW_SECONDS, windowMinutes: 10 });
+  for (const line of coverage.details ?? []) t.diagnostic(`no slow exemplar for ${line}`);
+  summary.push(`slow windows with a slow exemplar ${coverage.covered}/${coverage.windows}`);
+  expectPass(t, { passed: coverage.windows > 0 && coverage.verdict === 'pass', message: coverage.summary });
+});
+
+test("5. the stored traces hold the CLIENT spans the service graph draws its edges from (Tempo's own graph cannot run here)", async (t) => {
   const peers = new Set<string>();
   for (const route of ['/api/users', '/api/orders']) {
     const slow = samples.find((sample) => sample.route === route && sample.status === 200 && sample.seconds >= SLOW_SECONDS && sample.traceId !== undefined);
@@ -80,241 +136,129 @@ async function checkServiceMapSpans(samples: Sample[]): Promise<void> {
       if (typeof peer === 'string') peers.add(`${span.operationName} -> ${peer}`);
     }
   }
-  const found = [...peers].sort().join(', ');
-  check(found === `SELECT users -> ${USER_DATABASE}, checkPaymentStatus -> ${PAYMENT_SERVICE}`, `CLIENT spans for the service map in the trace store: ${found}`);
-}
+  t.diagnostic("Tempo's span metrics and service graph through remote write: not checked here, Tempo cannot run here (see README)");
+  assert.equal([...peers].sort().join(', '), `SELECT users -> ${USER_DATABASE}, checkPaymentStatus -> ${PAYMENT_SERVICE}`);
+});
 
-// ---------------------------------------------------------------------------------------------- checks
-
-export interface Figures {
-  exemplarsChecked: number;
-  exemplarsResolvedPercent: number;
-  ordinaryKeptPercent: number;
-  windowsWithSlow: number;
-  windowsWithSlowExemplar: number;
-  expressionsWithData: number;
-  expressions: number;
-  timeToTraceSeconds: number[];
-}
-
-export const failures: string[] = [];
-export let passed = 0;
-export function check(condition: boolean, message: string): void {
-  if (condition) passed += 1;
-  console.log(`${condition ? 'ok  ' : 'FAIL'}  ${message}`);
-  if (!condition) failures.push(message);
-}
-
-async function checkExemplarsStored(): Promise<StoredExemplar[]> {
-  const exemplars = await storedExemplars(prometheus, '{job="exemplar-demo", __name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}', 600);
-  const histogram = exemplars.filter((e) => e.series.__name__ === 'http_request_duration_seconds_bucket');
-  const storage = await checkStorage(prometheus, 'http_request_duration_seconds', histogram, 10);
-  check(storage.verdict === 'pass', `1. ${storage.summary}`);
-  const has = (name: string, route?: string) => exemplars.some((e) => e.series.__name__ === name && (route === undefined || e.series.route === route));
-  check(has('http_request_duration_seconds_bucket', '/api/users'), '1. exemplars on the /api/users latency histogram');
-  check(has('http_request_duration_seconds_bucket', '/api/orders'), '1. exemplars on the /api/orders latency histogram');
-  check(has('http_errors_total'), '1. exemplars on the error counter');
-  return exemplars;
-}
-
-export async function checkExemplarsResolve(exemplars: StoredExemplar[], samples: Sample[], figures: Figures): Promise<void> {
-  // Every exemplar's trace looked up by ID with the doctor's code; the run waited past the tail-sampling decision.
-  const resolution = await checkResolution(exemplars, traceStore, { pendingSeconds: 0, bounds: { max: 10_000, concurrency: 8, timeoutMs: 5000 } });
-  figures.exemplarsChecked = resolution.checked;
-  figures.exemplarsResolvedPercent = (100 * resolution.resolved) / Math.max(1, resolution.checked);
-  check(resolution.checked > 0 && resolution.result.verdict === 'pass', `2. exemplar traces: ${resolution.result.summary}`);
-
-  // Ordinary requests: fast, successful. Exemplar-marked ones are always kept, so they are left out of the share.
-  const ordinary = samples.filter((sample) => sample.status === 200 && sample.seconds < SLOW_SECONDS && sample.traceId !== undefined);
-  const kept = (await Promise.all(ordinary.map(async (sample) => ((await traceFound(sample.traceId!)) ? sample : undefined)))).filter((s) => s !== undefined);
-  const marked = (await Promise.all(kept.map((sample) => isExemplarMarked(sample.traceId!)))).filter(Boolean).length;
-  const share = (kept.length - marked) / Math.max(1, ordinary.length - marked);
-  figures.ordinaryKeptPercent = 100 * share;
-  check(ordinary.length - marked >= 300 && share >= 0.05 && share <= 0.16, `2. ordinary traces kept: ${(100 * share).toFixed(1)}% of ${ordinary.length - marked} (configured 10%)`);
-}
-
-/** Every scrape interval in which a slow request was counted holds a slow exemplar (the doctor's coverage check). */
-async function checkSlowWindows(exemplars: StoredExemplar[], figures: Figures): Promise<void> {
-  const coverage = await checkCoverage(prometheus, 'http_request_duration_seconds', exemplars, { slowSeconds: SLOW_SECONDS, windowMinutes: 10 });
-  for (const line of coverage.details ?? []) console.log(`      no slow exemplar for ${line}`);
-  figures.windowsWithSlow = coverage.windows;
-  figures.windowsWithSlowExemplar = coverage.covered;
-  check(coverage.windows > 0 && coverage.verdict === 'pass', `3. ${coverage.summary}`);
-}
-
-/** Each service's own healthcheck, as docker-compose.yml (or the app's Dockerfile) states it, passes against it. */
-export function checkHealthchecks(compose: ResolvedCompose, prometheusDir: string, names: readonly string[]): void {
-  const results = names.map((name) => {
-    const [command, ...args] = healthcheckOf(compose, name, { promtool: join(prometheusDir, 'promtool') })!;
-    try {
-      execFileSync(command!, args, { stdio: 'ignore', timeout: 10_000 });
-      return `${name} ok`;
-    } catch {
-      return `${name} FAILED (${[command, ...args].join(' ')})`;
-    }
-  });
-  check(results.every((result) => result.endsWith(' ok')), `the services' own healthchecks pass: ${results.join(', ')}`);
-}
-
-async function checkExpressions(figures: Figures): Promise<void> {
+test('4. every PromQL expression of the dashboard and of the rules returns data', async (t) => {
   // Tempo's span metrics and service graph cannot be had here: test/dashboard.test.ts checks those names.
   const dashboard = prometheusTargets().filter((target) => target.writtenBy === 'service').map((target) => ({ source: `dashboard: ${target.panel}`, expr: target.expr }));
   const rules = (parse(readFileSync(join(ROOT, 'prometheus/rules.yml'), 'utf8')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] }).groups
     .flatMap((group) => group.rules)
     .map((rule) => ({ source: `rule: ${rule.record ?? rule.alert}`, expr: rule.expr }));
+  const expressions = [...dashboard, ...rules];
   let withData = 0;
-  for (const { source, expr } of [...dashboard, ...rules]) {
-    const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$route', '.+');
+  for (const { source, expr } of expressions) {
+    const promql = substituteDashboardVariables(expr);
     if ((await prometheus.query(promql)).length > 0) withData += 1;
-    else console.log(`      no data: ${source}: ${promql}`);
+    else t.diagnostic(`no data: ${source}: ${promql}`);
   }
-  figures.expressions = dashboard.length + rules.length;
-  figures.expressionsWithData = withData;
-  check(withData === figures.expressions, `4. ${withData} of ${figures.expressions} PromQL expressions (dashboard and rules) return data`);
-}
+  summary.push(`expressions with data ${withData}/${expressions.length}`);
+  assert.equal(withData, expressions.length, `${withData} of ${expressions.length} PromQL expressions (dashboard and rules) return data`);
+});
 
-/** Slow requests forced one at a time through the fault switch; each timed from its response to its trace being found. */
-async function measureTimeToTrace(figures: Figures): Promise<void> {
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  await fetch('http://app:8080/admin/faults', {
-    method: 'POST',
-    headers: admin,
-    body: JSON.stringify({ route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 120 }),
-  });
-  for (let i = 0; i < 5; i += 1) {
-    const response = await fetch('http://app:8080/api/users');
-    await response.arrayBuffer();
-    const answeredAt = performance.now();
-    const traceId = /00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1]!;
-    while (!(await traceFound(traceId))) {
-      if (performance.now() - answeredAt > 60_000) break;
-      await sleep(100);
+test('7. the fault-switch annotation: one region while the switch was on, nothing before or after', async (t) => expectPass(t, await faultSwitchRegion(prometheus, samples)));
+test("7. HighP99Latency's ALERTS series carry the labels its annotation names", async (t) => expectPass(t, await alertSeriesLabelled(prometheus, samples)));
+test('7. the HighP99Latency annotation shows the alert firing', async (t) => expectPass(t, await alertFiringRegion(prometheus, samples)));
+
+test("4. Prometheus scrapes the service, the Collector's own metrics and itself", async () => {
+  const upJobs = (await prometheus.query('up')).filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
+  assert.ok(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `up: ${upJobs.sort().join(', ')}`);
+});
+
+test('6. a slow request (forced through the fault switch) has its trace in the store within 10 s', async (t) => {
+  const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
+  const times: number[] = [];
+  await faultSwitch.set({ route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 120 });
+  try {
+    for (let i = 0; i < 5; i += 1) {
+      const response = await fetch(`${APP}/api/users`);
+      await response.arrayBuffer();
+      const answeredAt = performance.now();
+      const traceId = traceIdOf(response);
+      assert.ok(traceId !== undefined, 'the response names its trace in server-timing');
+      while (!(await traceFound(traceId))) {
+        if (performance.now() - answeredAt > 60_000) break;
+        await sleep(100);
+      }
+      times.push((performance.now() - answeredAt) / 1000);
     }
-    figures.timeToTraceSeconds.push((performance.now() - answeredAt) / 1000);
+  } finally {
+    await faultSwitch.clear();
   }
-  await fetch('http://app:8080/admin/faults', { method: 'DELETE', headers: admin });
-  const worst = Math.max(...figures.timeToTraceSeconds);
-  check(worst < 10, `6. slow request to its trace in the store: ${figures.timeToTraceSeconds.map((s) => s.toFixed(1)).join(', ')} s (goal under 10 s)`);
-}
-
-// ---------------------------------------------------------------------------------------------- main
-
-/** The service as Compose runs it, with the slow paths and failures more frequent so a short run shows them. */
-/** The slow paths and failures more frequent than the defaults, so that a short run shows them. */
-const APP_TEST_ENV = { USERS_SLOW_PROBABILITY: '0.1', PAYMENT_SLOW_PROBABILITY: '0.15', PAYMENT_FAILURE_PROBABILITY: '0.05' };
+  summary.push(`time to trace median ${median(times).toFixed(1)} s max ${Math.max(...times).toFixed(1)} s`);
+  expectPass(t, { passed: Math.max(...times) < 10, message: `slow request to its trace in the store: ${times.map((s) => s.toFixed(1)).join(', ')} s (goal under 10 s)` });
+});
 
 /**
- * The stack as Compose resolves it with `envFiles` (the user's .env is .env.example plus a token for the fault
- * switch; scale.env may follow), and a way to start one of its services with the programs built here.
+ * The declarative case (practice 11 of the style guide, as docker-otel-lgtm's): one request in, with a trace ID of
+ * our own in its W3C traceparent; then its span must be in the trace store, and its series and its exemplar,
+ * pointing at that trace, in Prometheus. The fault switch makes it slow, so nothing is left to chance: a request
+ * of 500 ms or more always gets an exemplar (the adaptive policy's EXEMPLAR_THRESHOLD_MS) and always reaches the
+ * trace store (the Collector's keep-slow policy, and keep-exemplar-traces for its `exemplar` attribute). Its root is
+ * the caller's span, which never arrives, so the Collector decides after its full decision_wait (10 s).
  */
-export function composeStack(envFiles: readonly string[], programs: Program[], volumeDirs: Map<string, string>) {
-  const dotEnv = join(WORK, '.env');
-  writeFileSync(dotEnv, `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
-  const compose = resolvedCompose([dotEnv, ...envFiles]);
-  const prometheusDir = peerDir('prometheus');
-  const standIns: Record<string, StandIn> = {
-    '/otelcol-contrib': { program: join(peerDir('otelcol'), 'otelcol') },
-    '/bin/prometheus': { program: join(prometheusDir, 'prometheus'), listenOn: (host) => [`--web.listen-address=${host}:9090`] },
-  };
-  return {
-    compose,
-    prometheusDir,
-    /** Starts `name` as its own log name says (`logName`, by default the service name). */
-    launch(name: string, logName = name): Program {
-      const { command, args, env } = launchOf(compose, name, standIns, volumeDirs);
-      const program = new Program(logName, command, args, name === 'app' ? { ...env, ...APP_TEST_ENV } : env);
-      programs.push(program);
-      return program;
-    },
-  };
+const DECLARED = {
+  request: '/api/users',
+  fault: { route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 30 },
+  span: { name: 'GET /api/users', 'span.kind': 'server', 'http.route': '/api/users', exemplar: true },
+  series: { __name__: 'http_request_duration_seconds_bucket', job: 'exemplar-demo', method: 'GET', route: '/api/users', status_code: '200' },
+} as const;
+
+/** `probe()`'s first answer other than undefined, asked every half second for up to `timeoutMs`. */
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await probe();
+    if (answer !== undefined || Date.now() > deadline) return answer;
+    await sleep(500);
+  }
 }
 
-async function main(): Promise<number> {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(LOGS, { recursive: true });
-  const jaegerDir = peerDir('jaeger');
-  const unmapHosts = mapHostNames();
-  const volumeDirs = new Map<string, string>();
-  const programs: Program[] = [];
-  const figures: Figures = {
-    exemplarsChecked: 0,
-    exemplarsResolvedPercent: 0,
-    ordinaryKeptPercent: 0,
-    windowsWithSlow: 0,
-    windowsWithSlowExemplar: 0,
-    expressionsWithData: 0,
-    expressions: 0,
-    timeToTraceSeconds: [],
-  };
-  let faultFigures: FaultFigures[] = [];
+const selectorOf = (labels: Readonly<Record<string, string>>) => `{${Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}}`;
+
+test('8. one request with a known traceparent: its span in the trace store, its series and its exemplar in Prometheus', async (t) => {
+  const traceId = randomBytes(16).toString('hex');
+  const parentSpanId = randomBytes(8).toString('hex');
+  const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
+  await faultSwitch.set(DECLARED.fault);
+  let response: Response;
+  const sentAt = performance.now();
   try {
-    const { compose, prometheusDir, launch } = composeStack([], programs, volumeDirs);
-    const traceStore = new Program('tempo-stand-in-jaeger', join(jaegerDir, 'jaeger'), ['--config', join(ROOT, 'e2e/jaeger.yaml')]);
-    programs.push(traceStore);
-    await traceStore.waitReady(`${TRACE_STORE}/api/services`);
-    await launch('otel-collector').waitReady('http://otel-collector:13133/');
-    await launch('app').waitReady('http://app:8080/ready');
-    await launch('prometheus').waitReady(`${PROMETHEUS}/-/ready`);
-    checkHealthchecks(compose, prometheusDir, ['app', 'otel-collector', 'prometheus']);
-
-    console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
-    const samplesFile = join(WORK, 'samples.jsonl');
-    const rss = watchPeakRss(programs);
-    execFileSync(
-      process.execPath,
-      ['scripts/load.ts', '--base-url', 'http://app:8080', '--duration', String(LOAD_SECONDS), '--rate', '40', '--concurrency', '8', '--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    reportPeakRss(await rss.stop(), compose, check);
-    const samples = readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
-    // The tail-sampling decision (2 s after the root span), the export batches, and two more scrapes.
-    await sleep(12_000);
-
-    const exemplars = await checkExemplarsStored();
-    await checkExemplarsResolve(exemplars, samples, figures);
-    await checkSlowWindows(exemplars, figures);
-    await checkServiceMapSpans(samples);
-    await checkExpressions(figures);
-    await checkDashboardAnnotations(PROMETHEUS, samples, check);
-    const upJobs = (await prometheus.query('up')).filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
-    check(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `Prometheus scrapes the service, the Collector's own metrics and itself (up: ${upJobs.sort().join(', ')})`);
-    console.log('n/a   5. Tempo span metrics and service graph through remote write: Tempo cannot run here (see README)');
-    await measureTimeToTrace(figures);
-    faultFigures = await runDoctorScenarios(check, exemplars);
+    response = await fetch(`${APP}${DECLARED.request}`, { headers: { traceparent: `00-${traceId}-${parentSpanId}-01` } });
+    await response.arrayBuffer();
   } finally {
-    for (const program of programs.reverse()) await program.stop();
-    unmapHosts();
-    for (const directory of volumeDirs.values()) rmSync(directory, { recursive: true, force: true });
+    await faultSwitch.clear();
   }
+  const clientSeconds = (performance.now() - sentAt) / 1000;
+  t.diagnostic(`GET ${DECLARED.request} with traceparent 00-${traceId}-${parentSpanId}-01: ${response.status} in ${clientSeconds.toFixed(2)} s`);
+  assert.equal(response.status, 200);
+  assert.equal(traceIdOf(response), traceId, 'the service continues the trace its traceparent names');
 
-  const sorted = [...figures.timeToTraceSeconds].sort((a, b) => a - b);
-  console.log(
-    `\nsummary: exemplars checked ${figures.exemplarsChecked}, resolved ${figures.exemplarsResolvedPercent.toFixed(1)}%, ` +
-      `ordinary traces kept ${figures.ordinaryKeptPercent.toFixed(1)}%, slow windows with a slow exemplar ${figures.windowsWithSlowExemplar}/${figures.windowsWithSlow}, ` +
-      `expressions with data ${figures.expressionsWithData}/${figures.expressions}, time to trace median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s max ${sorted.at(-1)?.toFixed(1)} s`,
+  // The exemplar, on the latency histogram's series of the request, in the bucket of its duration.
+  const exemplar = await eventually(async () => (await storedExemplars(prometheus, selectorOf(DECLARED.series), 300)).find((e) => e.traceId === traceId), 30_000);
+  assert.ok(exemplar !== undefined, `no exemplar with trace ID ${traceId} on ${selectorOf(DECLARED.series)} within 30 s`);
+  assert.deepEqual(Object.fromEntries(Object.keys(DECLARED.series).map((name) => [name, exemplar.series[name]])), DECLARED.series);
+  assert.ok(exemplar.value >= SLOW_SECONDS && exemplar.value <= clientSeconds, `the exemplar's value ${exemplar.value} s is the slow request's duration (${clientSeconds.toFixed(3)} s seen by the client)`);
+  assert.ok(Number(exemplar.series.le) >= exemplar.value, `the exemplar sits in the bucket of its value (le ${exemplar.series.le})`);
+  t.diagnostic(`exemplar ${exemplar.value.toFixed(3)} s on ${selectorOf(exemplar.series)}`);
+
+  // Its series, as Prometheus stores it, counting the request.
+  const series = await prometheus.query(selectorOf(exemplar.series));
+  assert.ok(series.length === 1 && Number(series[0]!.value[1]) >= 1, `the exemplar's series in Prometheus: ${JSON.stringify(series)}`);
+
+  // The span: the service's server span, a child of the span the traceparent names.
+  const span = await eventually(async () => (await storedSpans(traceId)).find((s) => s.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === parentSpanId)), 60_000);
+  assert.ok(span !== undefined, `no span of trace ${traceId} with parent ${parentSpanId} in the trace store within 60 s`);
+  assert.deepEqual(
+    { name: span.operationName, 'span.kind': tagOf(span, 'span.kind'), 'http.route': tagOf(span, 'http.route'), exemplar: tagOf(span, 'exemplar') },
+    DECLARED.span,
   );
-  for (const { scenario, slices } of faultFigures) {
-    console.log(`${scenario}: ${slices.map((s) => `${s.name} ${s.resolved}/${s.checked} resolve, ${s.dangling} dangling`).join('; ')}`);
-  }
-  console.log(`e2e: ${passed} passed, ${failures.length} failed`);
-  if (failures.length > 0) {
-    console.log(`the programs' logs are in ${LOGS}`);
-    return 1;
-  }
-  return 0;
-}
+  t.diagnostic(`span ${span.operationName} (${span.spanID}), child of ${parentSpanId}, in the trace store`);
+});
 
-/** Runs a harness and exits with its code; on an exception, says where the programs' logs are. */
-export function exitWith(harness: () => Promise<number>): void {
-  harness().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      console.error(`the programs' logs are in ${LOGS}`);
-      process.exit(1);
-    },
-  );
-}
-
-// e2e/scale.ts imports the helpers above; only `node e2e/run.ts` runs the single stack.
-if (import.meta.main) exitWith(main);
+test('the doctor in real misconfigurations, and the Collector killed and restarted', async (t) => {
+  const doctor = await runDoctorScenarios(exemplars);
+  faults = doctor.faults;
+  for (const { passed, message } of doctor.outcomes) await t.test(message, () => assert.ok(passed, message));
+});

@@ -98,6 +98,11 @@ export class PrometheusApi {
     return (await this.get<{ result: RangeSeries[] }>('/api/v1/query', { query: promql })).result;
   }
 
+  /** A range query: each series' values at every `step` (such as '5s') from `start` to `end`, in seconds. */
+  async queryRange(promql: string, start: number, end: number, step: string): Promise<RangeSeries[]> {
+    return (await this.get<{ result: RangeSeries[] }>('/api/v1/query_range', { query: promql, start, end, step })).result;
+  }
+
   /** The exemplars of the last `sinceSeconds` (and of the next minute, for clocks a little apart). */
   queryExemplars(selector: string, sinceSeconds = 600): Promise<ExemplarSeries[]> {
     const now = Date.now() / 1000;
