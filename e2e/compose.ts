@@ -22,7 +22,7 @@ export interface StandIn {
 /** 0.0.0.0 and localhost in a container are its own namespace: here, its host name's address. */
 const ownAddress = (name: string, value: string): string => value.replace(/^0\.0\.0\.0$/, name).replace(/\/\/(localhost|127\.0\.0\.1)(?=[:/]|$)/, `//${name}`);
 
-export interface Launch {
+interface Launch {
   readonly command: string;
   readonly args: string[];
   readonly env: Record<string, string>;
@@ -35,7 +35,7 @@ function dockerfileEnv(): Record<string, string> {
 }
 
 /** The Dockerfile's HEALTHCHECK command (exec form), which Compose inherits for the app service. */
-export function dockerfileHealthcheck(): string[] {
+function dockerfileHealthcheck(): string[] {
   return JSON.parse(/^\s*CMD (\[.+\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('HEALTHCHECK')[1]!)![1]!) as string[];
 }
 

@@ -153,7 +153,7 @@ export async function runLoad(seconds: number, samplesFile: string, more: readon
 
 export const traceFound = async (traceId: string): Promise<boolean> => (await lookUpTrace(traceStore, traceId, 5000)) === 'found';
 
-export interface StoredSpan {
+interface StoredSpan {
   readonly spanID: string;
   readonly operationName: string;
   readonly references: readonly { readonly refType: string; readonly spanID: string }[];

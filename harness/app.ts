@@ -16,7 +16,7 @@ import { FAST_ENV } from './fast-path.ts';
 // Child spans nest under the server span only with a context manager; the service gets one from the SDK.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
-export const propagator: TextMapPropagator = new CompositePropagator({
+const propagator: TextMapPropagator = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
 });
 

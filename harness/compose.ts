@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { ROOT } from './root.ts';
 import { peerDir } from './peers.ts';
 
-export function composeBinary(): string {
+function composeBinary(): string {
   return join(peerDir('compose'), 'docker-compose');
 }
 
-export interface ComposeRun {
+interface ComposeRun {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;

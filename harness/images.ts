@@ -4,7 +4,7 @@
 // When a pin changes, read its build files again at the new tag and update `readAt`: the test refuses a pin the table
 // does not name.
 
-export type ImageBase = 'scratch' | 'distroless' | 'busybox' | 'debian' | 'alpine';
+type ImageBase = 'scratch' | 'distroless' | 'busybox' | 'debian' | 'alpine';
 
 export interface ImageFacts {
   /** The image reference exactly as docker-compose.yml pins it. */

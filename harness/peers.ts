@@ -6,7 +6,7 @@ import { ROOT } from './root.ts';
 import { join } from 'node:path';
 
 
-export type PeerName = 'prometheus' | 'otelcol' | 'jaeger' | 'compose';
+type PeerName = 'prometheus' | 'otelcol' | 'jaeger' | 'compose';
 
 /** The directory holding the peer's programs. */
 export function peerDir(name: PeerName): string {

@@ -11,14 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from './root.ts';
 
 /** An output line: the parsed object when the line is JSON, else `{ msg: <the line>, level: 'raw' }`. */
-export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
-export interface Exit {
+interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
 }
 
-export interface ProgramOptions {
+interface ProgramOptions {
   /** Added to PATH and HOME, the only variables a program inherits. */
   readonly env?: Record<string, string>;
   /** Where the output also goes, line by line (e2e keeps every program's log). */

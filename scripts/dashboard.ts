@@ -247,7 +247,7 @@ export function allPanels(board: { panels?: BuiltPanels }): AnyPanel[] {
   return (board.panels ?? []).flatMap((panel) => (isRow(panel) ? [panel, ...(panel.panels ?? [])] : [panel]));
 }
 
-export interface PrometheusTarget {
+interface PrometheusTarget {
   readonly panel: string;
   readonly expr: string;
   readonly query: prometheus.Dataquery;

@@ -17,7 +17,7 @@ export const EXIT = {
   malformedUrl: 9,
 } as const;
 
-export type Verdict = 'pass' | 'fail' | 'skip';
+type Verdict = 'pass' | 'fail' | 'skip';
 export interface CheckResult {
   readonly check: 'storage' | 'format' | 'resolution' | 'coverage' | 'links';
   readonly verdict: Verdict;
@@ -64,7 +64,7 @@ const describeSeries = (key: string): string => (JSON.parse(key) as [string, str
 // ---------------------------------------------------------------------------------------------- 1. storage
 
 /** Fails the run (exit 8) when Prometheus has no series of the histogram in the window. */
-export async function assertMetricExists(prometheus: PrometheusApi, metric: string, windowMinutes: number): Promise<void> {
+async function assertMetricExists(prometheus: PrometheusApi, metric: string, windowMinutes: number): Promise<void> {
   const series = await prometheus.query(`count(last_over_time(${metric}_bucket[${windowMinutes}m]))`);
   if (series.length === 0) {
     throw new Explained(
@@ -117,7 +117,7 @@ const PROTOCOL_MEDIA_TYPES: Record<string, string> = {
 const DEFAULT_PROTOCOLS = ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'];
 
 /** The Accept header Prometheus sends for these protocols: falling weights, then anything (scrape.acceptHeader). */
-export function acceptHeader(protocols: readonly string[]): string {
+function acceptHeader(protocols: readonly string[]): string {
   const weight = Object.keys(PROTOCOL_MEDIA_TYPES).length + 1;
   return [...protocols.map((protocol, i) => `${PROTOCOL_MEDIA_TYPES[protocol]};q=0.${weight - i}`), `*/*;q=0.${weight - protocols.length}`].join(',');
 }
@@ -176,7 +176,7 @@ export interface TraceStore {
   readonly url: string;
 }
 
-export interface LookupBounds {
+interface LookupBounds {
   /** Traces looked up at most per run; beyond it an even sample over time. */
   readonly max: number;
   readonly concurrency: number;
@@ -441,7 +441,7 @@ export async function checkLinks(exemplars: readonly StoredExemplar[], source: G
 
 // ---------------------------------------------------------------------------------------------- the whole run
 
-export interface DoctorOptions {
+interface DoctorOptions {
   readonly prometheus: PrometheusApi;
   readonly metric: string;
   readonly windowMinutes: number;

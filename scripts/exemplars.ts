@@ -74,7 +74,7 @@ export interface ListedExemplar {
   tempoUrl: string;
 }
 
-export async function listExemplars(options: {
+async function listExemplars(options: {
   prometheusUrl: string;
   minutes: number;
   route: string | undefined;

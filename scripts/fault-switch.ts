@@ -2,7 +2,7 @@
 // tests and e2e all turn faults on and off through it, with the wire names of the admin route's JSON body.
 
 /** The JSON body of POST /admin/faults (src/http/routes/admin.ts validates it). */
-export interface FaultRequest {
+interface FaultRequest {
   /** A route the service serves, or '*' for every route. */
   readonly route: string;
   readonly slow_probability: number;

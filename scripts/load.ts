@@ -42,7 +42,7 @@ export interface Sample {
   readonly endedAt: number;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   readonly baseUrl: string;
   readonly durationSeconds: number;
   readonly rate: number;
@@ -59,7 +59,7 @@ export interface LoadOptions {
   readonly samplesFile: string | undefined;
 }
 
-export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
+function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
   const flags = parseFlags(argv, LOAD_FLAGS, env);
   const durationSeconds = flags.duration;
   const spikeStartSeconds = flags['spike-start'] ?? durationSeconds / 3;
@@ -172,7 +172,7 @@ class LoadRun {
   }
 }
 
-export interface RouteSummary {
+interface RouteSummary {
   readonly route: string;
   readonly count: number;
   readonly errors: number;

@@ -32,11 +32,11 @@ export interface Exemplar {
   /** Seconds since the epoch. */
   readonly timestamp: number;
 }
-export interface ExemplarSeries {
+interface ExemplarSeries {
   readonly seriesLabels: Readonly<Record<string, string>>;
   readonly exemplars: readonly Exemplar[];
 }
-export interface InstantSample {
+interface InstantSample {
   readonly metric: Record<string, string>;
   readonly value: [number, string];
 }
@@ -44,7 +44,7 @@ export interface RangeSeries {
   readonly metric: Record<string, string>;
   readonly values: [number, string][];
 }
-export interface ActiveTarget {
+interface ActiveTarget {
   readonly labels: Record<string, string>;
   readonly scrapePool: string;
   readonly scrapeUrl: string;
