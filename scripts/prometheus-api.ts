@@ -83,9 +83,9 @@ export class PrometheusApi {
     return (await this.get<{ activeTargets: ActiveTarget[] }>('/api/v1/targets', { state: 'active' })).activeTargets;
   }
 
-  /** Parses with Prometheus's own PromQL parser; throws with its message when the expression is invalid. */
-  async parse(promql: string): Promise<void> {
-    await this.get('/api/v1/parse_query', { query: promql });
+  /** The syntax tree of Prometheus's own PromQL parser; throws with its message when the expression is invalid. */
+  parse(promql: string): Promise<unknown> {
+    return this.get('/api/v1/parse_query', { query: promql });
   }
 
   /** An instant query whose result is a vector. */

@@ -274,10 +274,8 @@ describe('dashboard: datasources', () => {
 // One real Prometheus (its API parses PromQL; nothing is scraped) for the checks that need its parser.
 let prometheus: Prometheus | undefined;
 async function prometheusSelectors(promql: string): Promise<Selectors> {
-  const response = await fetch(`${prometheus!.url}/api/v1/parse_query?query=${encodeURIComponent(substituteDashboardVariables(promql))}`);
-  const body = (await response.json()) as { status: string; error?: string; data: unknown };
-  assert.equal(body.status, 'success', `PromQL does not parse: ${promql}: ${body.error}`);
-  return selectors(body.data);
+  const tree = await prometheus!.parse(substituteDashboardVariables(promql)).catch((error: unknown) => assert.fail(`PromQL does not parse: ${promql}: ${(error as Error).message}`));
+  return selectors(tree);
 }
 
 describe("dashboard: every PromQL expression, with Prometheus's parser; exemplars", () => {
