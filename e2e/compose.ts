@@ -4,14 +4,12 @@
 // their mounts name (bind mounts: the repository's files; named volumes: a fresh directory each). A container's own
 // network namespace becomes its host name's loopback address here (e2e maps each Compose host name to one): its
 // 0.0.0.0 and localhost are that address.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ResolvedCompose, type ResolvedService } from '../harness/compose.ts';
 import { APP_IMAGE, APP_IMAGE_NAME, factsOf } from '../harness/images.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { readProjectFile } from '../harness/root.ts';
 
 /** The program built here for an image entrypoint, and the flags that put its default listen address on `host`. */
 export interface StandIn {
@@ -30,13 +28,13 @@ interface Launch {
 
 /** The image's own ENV lines of the service's Dockerfile (e.g. HOST=0.0.0.0 PORT=8080), which Compose adds to. */
 function dockerfileEnv(): Record<string, string> {
-  const line = /^ENV (.+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))![1]!;
+  const line = /^ENV (.+)$/m.exec(readProjectFile('Dockerfile'))![1]!;
   return Object.fromEntries(line.split(/\s+/).map((pair) => pair.split('=') as [string, string]));
 }
 
 /** The Dockerfile's HEALTHCHECK command (exec form), which Compose inherits for the app service. */
 function dockerfileHealthcheck(): string[] {
-  return JSON.parse(/^\s*CMD (\[.+\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('HEALTHCHECK')[1]!)![1]!) as string[];
+  return JSON.parse(/^\s*CMD (\[.+\])$/m.exec(readProjectFile('Dockerfile').split('HEALTHCHECK')[1]!)![1]!) as string[];
 }
 
 /** Rewrites container paths in `arg` to the host paths mounted there. */

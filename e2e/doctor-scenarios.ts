@@ -6,8 +6,7 @@
 //   - the Collector with its tail sampling but without the exemplar policy;
 // and the fault scenarios with the Collector running otel-collector/config.yaml (only its listen addresses moved):
 // killed for 20 s in a minute of load, then restarted once, with the doctor's resolution figure for each.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,8 +16,9 @@ import { freePort } from '../harness/process.ts';
 import { Prometheus } from '../harness/prometheus.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { peerDir } from '../harness/peers.ts';
+import { readProjectFile } from '../harness/root.ts';
 import { Program, ROOT } from './program.ts';
-import type { Outcome } from './stack.ts';
+import { type Outcome, runLoadScript } from './stack.ts';
 
 const METRIC = 'http_request_duration_seconds';
 const EXEMPLAR_SELECTOR = '{__name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}';
@@ -85,7 +85,7 @@ interface CollectorPorts {
  * keeps otel-collector:4317), and `edit` applied for a variant. Its exporter still sends to tempo:4317.
  */
 function collectorConfig(dir: string, name: string, ports: CollectorPorts, edit: (config: CollectorYaml) => void = () => {}): string {
-  const config = parse(readFileSync(join(ROOT, 'otel-collector/config.yaml'), 'utf8')) as CollectorYaml;
+  const config = parse(readProjectFile('otel-collector/config.yaml')) as CollectorYaml;
   config.receivers.otlp.protocols.grpc.endpoint = `127.0.0.1:${ports.grpc}`;
   config.receivers.otlp.protocols.http.endpoint = `127.0.0.1:${ports.http}`;
   config.extensions.health_check.endpoint = `127.0.0.1:${ports.health}`;
@@ -105,11 +105,7 @@ interface CollectorYaml {
 
 /** scripts/load.ts against `baseUrl` for `seconds` at an even 30 requests per second, no spike. */
 function load(baseUrl: string, seconds: number): Promise<void> {
-  const child = spawn(process.execPath, ['scripts/load.ts', '--base-url', baseUrl, '--duration', String(seconds), '--rate', '30', '--concurrency', '4', '--spike-duration', '0', '--json'], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the load script exited with ${code}`)))));
+  return runLoadScript(['--base-url', baseUrl, '--duration', String(seconds), '--rate', '30', '--concurrency', '4', '--spike-duration', '0', '--json']);
 }
 
 const within = (exemplars: readonly StoredExemplar[], from: number, to: number) => exemplars.filter((e) => e.timestamp >= from && e.timestamp < to);
@@ -143,7 +139,7 @@ async function grafanaVariant(check: Check, exemplars: readonly StoredExemplar[]
   const shipped = 'grafana/provisioning/datasources/datasources.yaml';
   const ok = await checkLinks(exemplars, { kind: 'file', path: join(ROOT, shipped) }, undefined);
   check(ok.verdict === 'pass', `doctor, the shipped datasource file: ${ok.summary}`);
-  const provisioned = parse(readFileSync(join(ROOT, shipped), 'utf8')) as { datasources: { type: string; jsonData?: { exemplarTraceIdDestinations?: { name: string }[] } }[] };
+  const provisioned = parse(readProjectFile(shipped)) as { datasources: { type: string; jsonData?: { exemplarTraceIdDestinations?: { name: string }[] } }[] };
   for (const datasource of provisioned.datasources.filter((d) => d.type === 'prometheus')) {
     datasource.jsonData!.exemplarTraceIdDestinations = datasource.jsonData!.exemplarTraceIdDestinations!.filter((d) => d.name === 'traceID');
   }

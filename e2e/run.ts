@@ -6,7 +6,6 @@
 // is used again only by the tests after that check (6 and 8).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,12 +18,13 @@ import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import { traceIdOf } from '../scripts/server-timing.ts';
 import { median } from '../scripts/stats.ts';
 import { substituteDashboardVariables } from '../harness/promql.ts';
+import { readProjectFile } from '../harness/root.ts';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
 import { alertFiringRegion, alertSeriesLabelled, faultSwitchRegion } from './dashboard.ts';
 import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
 import { LIMITED_PROGRAMS, type Peaks, peakRssWithinLimit, standInPeaks, watchPeakRss } from './memory.ts';
-import { LOGS, ROOT, WORK } from './program.ts';
+import { LOGS, WORK } from './program.ts';
 import {
   ADMIN_TOKEN,
   APP,
@@ -143,7 +143,7 @@ test("5. the stored traces hold the CLIENT spans the service graph draws its edg
 test('4. every PromQL expression of the dashboard and of the rules returns data', async (t) => {
   // Tempo's span metrics and service graph cannot be had here: test/dashboard.test.ts checks those names.
   const dashboard = prometheusTargets().filter((target) => target.writtenBy === 'service').map((target) => ({ source: `dashboard: ${target.panel}`, expr: target.expr }));
-  const rules = (parse(readFileSync(join(ROOT, 'prometheus/rules.yml'), 'utf8')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] }).groups
+  const rules = (parse(readProjectFile('prometheus/rules.yml')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] }).groups
     .flatMap((group) => group.rules)
     .map((rule) => ({ source: `rule: ${rule.record ?? rule.alert}`, expr: rule.expr }));
   const expressions = [...dashboard, ...rules];

@@ -3,8 +3,7 @@
 // run got; the load; the trace store's answers; and the checks both suites make.
 // Compose host names resolve to their own loopback addresses (/etc/hosts), so each program keeps its usual ports.
 // Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -12,6 +11,7 @@ import type { TestContext } from 'node:test';
 import { checkResolution, lookUpTrace, type StoredExemplar, type TraceStore } from '../scripts/doctor.ts';
 import type { Sample } from '../scripts/load.ts';
 import { resolvedCompose, type ResolvedCompose } from '../harness/compose.ts';
+import { readProjectFile } from '../harness/root.ts';
 import { peerDir } from '../harness/peers.ts';
 import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
 import { LOGS, Program, ROOT, WORK } from './program.ts';
@@ -77,7 +77,7 @@ export class Stack {
     rmSync(WORK, { recursive: true, force: true });
     mkdirSync(LOGS, { recursive: true });
     const dotEnv = join(WORK, '.env');
-    writeFileSync(dotEnv, `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
+    writeFileSync(dotEnv, `${readProjectFile('.env.example')}\nADMIN_TOKEN=${ADMIN_TOKEN}\n`);
     this.compose = resolvedCompose([dotEnv, ...envFiles]);
     this.prometheusDir = peerDir('prometheus');
     this.standIns = {
@@ -139,14 +139,14 @@ export class Stack {
  * (the spike); resolves with every request's sample.
  */
 export async function runLoad(seconds: number, samplesFile: string, more: readonly string[]): Promise<Sample[]> {
-  const child = spawn(
-    process.execPath,
-    ['scripts/load.ts', '--base-url', APP, '--duration', String(seconds), '--rate', '40', '--concurrency', '8', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile, ...more],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the load script exited with ${code}`);
+  await runLoadScript(['--base-url', APP, '--duration', String(seconds), '--rate', '40', '--concurrency', '8', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile, ...more]);
   return readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
+}
+
+/** scripts/load.ts with `args`, to its end (bounded by its --duration); its output goes to .e2e/logs/load.log. */
+export async function runLoadScript(args: readonly string[]): Promise<void> {
+  const { code } = await new Program('load', process.execPath, ['scripts/load.ts', ...args]).exit;
+  if (code !== 0) throw new Error(`the load script exited with ${code}; see ${join(LOGS, 'load.log')}`);
 }
 
 // ---------------------------------------------------------------------------------------------- the trace store
