@@ -39,15 +39,17 @@ describe('graceful shutdown', () => {
   });
 
   it('under load: every in-flight request succeeds and every finished span reaches the receiver', async () => {
-    await withService({ USERS_BASE_LATENCY_MS: '300', PAYMENT_LATENCY_MS: '300' }, async (service, receiver) => {
-      // 64 requests in flight (300 ms each), half on each route, when SIGTERM arrives.
+    await withService({ USERS_BASE_LATENCY_MS: '1500', PAYMENT_LATENCY_MS: '1500' }, async (service, receiver) => {
+      // 64 requests in flight (1.5 s each), half on each route, when SIGTERM arrives. They get 750 ms to reach the
+      // server first: a connection that has sent no request yet is idle, and closing idle connections is part of a
+      // graceful close (with 100 ms, a loaded machine sometimes had not sent one of them yet).
       const inFlight = Array.from({ length: 64 }, (_, i) =>
         fetch(`${service.baseUrl}/api/${i % 2 === 0 ? 'users' : 'orders'}`).then(
           async (response) => ({ status: response.status, trace: traceIdOf(response), body: await response.text() }),
           (error: Error) => ({ status: 0, trace: undefined, body: error.message }),
         ),
       );
-      await sleep(100);
+      await sleep(750);
       service.signal('SIGTERM');
       const signalledAt = Date.now();
       const results = await Promise.all(inFlight);
