@@ -77,9 +77,7 @@ async function load(url: string, seconds: number, overallRate?: number): Promise
   return { requestsPerSecond: result.requests.average, requests: result.requests.total, latenciesMs, errors: result.errors + result.non2xx };
 }
 
-// The bench's median: the upper middle of its rounds, as it always reported (scripts/stats.ts upperMedian).
-const median = upperMedian;
-const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / median(values);
+const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / upperMedian(values);
 
 // ---------------------------------------------------------------------------------------------- measurements
 
@@ -187,7 +185,7 @@ async function renderTime(targetSeries: number) {
     await metrics.render('application/openmetrics-text');
     times.push(performance.now() - started);
   }
-  return { series, ms: median(times) };
+  return { series, ms: upperMedian(times) };
 }
 
 // ---------------------------------------------------------------------------------------------- report
@@ -203,11 +201,11 @@ async function main(): Promise<void> {
     const render1k = await renderTime(1_000);
     const render10k = await renderTime(10_000);
 
-    const rps = (name: ServerName) => median(runs.rps[name]);
+    const rps = (name: ServerName) => upperMedian(runs.rps[name]);
     const ofBare = rps('ours') / rps('bare');
     const ofStock = rps('ours') / rps('stock');
-    const addedP99 = median(runs.p99AtRate.ours) - median(runs.p99AtRate.bare);
-    const coldOurs = median(cold.ours);
+    const addedP99 = upperMedian(runs.p99AtRate.ours) - upperMedian(runs.p99AtRate.bare);
+    const coldOurs = upperMedian(cold.ours);
     const targets = [
       ['throughput ≥ 70% of bare', ofBare >= 0.7, `${(100 * ofBare).toFixed(0)}%`],
       ['throughput ≥ 2× stock', ofStock >= 2, `${ofStock.toFixed(2)}×`],
@@ -218,7 +216,7 @@ async function main(): Promise<void> {
     ] as const;
 
     const row = (name: ServerName) =>
-      `| ${SERVERS[name].label} | ${rps(name).toFixed(0)} | ±${(50 * spread(runs.rps[name])).toFixed(0)}% | ${((rps(name) / rps('bare')) * 100).toFixed(0)}% | ${median(runs.p50AtRate[name]).toFixed(2)} | ${median(runs.p99AtRate[name]).toFixed(2)} | ${median(runs.spansPerRequest[name]).toFixed(2)} | ${(median(cold[name]) / 1000).toFixed(2)} |`;
+      `| ${SERVERS[name].label} | ${rps(name).toFixed(0)} | ±${(50 * spread(runs.rps[name])).toFixed(0)}% | ${((rps(name) / rps('bare')) * 100).toFixed(0)}% | ${upperMedian(runs.p50AtRate[name]).toFixed(2)} | ${upperMedian(runs.p99AtRate[name]).toFixed(2)} | ${upperMedian(runs.spansPerRequest[name]).toFixed(2)} | ${(upperMedian(cold[name]) / 1000).toFixed(2)} |`;
     const lines = [
       `# Benchmark results${SMOKE ? ' (smoke run: numbers meaningless)' : ''}`,
       '',
@@ -234,7 +232,7 @@ async function main(): Promise<void> {
       `| measure | value |`,
       '|---|---|',
       `| added p99 latency at ${FIXED_RATE} req/s (ours − bare) | ${addedP99.toFixed(2)} ms |`,
-      `| http/protobuf against gRPC (ours) | ${((100 * rps('oursHttp')) / rps('ours')).toFixed(0)}% of the req/s, p99 at ${FIXED_RATE}/s ${median(runs.p99AtRate.oursHttp).toFixed(2)} ms against ${median(runs.p99AtRate.ours).toFixed(2)} ms |`,
+      `| http/protobuf against gRPC (ours) | ${((100 * rps('oursHttp')) / rps('ours')).toFixed(0)}% of the req/s, p99 at ${FIXED_RATE}/s ${upperMedian(runs.p99AtRate.oursHttp).toFixed(2)} ms against ${upperMedian(runs.p99AtRate.ours).toFixed(2)} ms |`,
       `| /metrics render, OpenMetrics with exemplars | ${render1k.ms.toFixed(2)} ms at ${render1k.series} series, ${render10k.ms.toFixed(2)} ms at ${render10k.series} series |`,
       ...Object.entries(rss).map(([label, mb]) => `| RSS after ${SETTINGS.memorySeconds} s at ${FIXED_RATE} req/s, ${label} | ${mb.toFixed(0)} MB |`),
       `| production dependencies (npm ci --omit=dev, the image's node_modules) | ${dependencies.mib.toFixed(1)} MiB on disk, ${dependencies.packages} packages |`,

@@ -3,10 +3,10 @@
 // (src/annotations.ts: points no further apart than the step form one region). The fault switch's region must
 // cover e2e's spike and nothing else; the HighP99Latency alert's series must carry the labels the titles name,
 // and its firing must show as a region.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDashboard } from '../scripts/dashboard.ts';
 import type { Sample } from '../scripts/load.ts';
 import type { PrometheusApi, RangeSeries } from '../scripts/prometheus-api.ts';
+import { eventually } from '../harness/eventually.ts';
 import type { Outcome } from './stack.ts';
 
 /** Grafana's regions: consecutive points above 0 no more than `stepSeconds` apart, as [from, to] in seconds. */
@@ -63,12 +63,11 @@ export async function alertSeriesLabelled(prometheus: PrometheusApi, samples: re
 /** The alert's annotation shows it firing. */
 export async function alertFiringRegion(prometheus: PrometheusApi, samples: readonly Sample[]): Promise<Outcome> {
   // It fires after a minute above 2 s: about 75 s into the run, while the last minute's rate still holds the load.
-  const deadline = Date.now() + 45_000;
-  let firing: [number, number][] = [];
-  while (firing.length === 0 && Date.now() < deadline) {
-    firing = annotationRegions(await prometheus.queryRange(ALERT!.expr!, runStart(samples), now(), ALERT!.step!), seconds(ALERT!.step!));
-    if (firing.length === 0) await sleep(2_000);
-  }
+  const firingRegions = async () => {
+    const regions = annotationRegions(await prometheus.queryRange(ALERT!.expr!, runStart(samples), now(), ALERT!.step!), seconds(ALERT!.step!));
+    return regions.length > 0 ? regions : undefined;
+  };
+  const firing = (await eventually(firingRegions, { timeoutMs: 45_000, intervalMs: 2_000 })) ?? [];
   const pendingSince = Math.min(...(await alertSeries(prometheus, samples)).flatMap((series) => series.values.map(([time]) => time)));
   return {
     passed: firing.length > 0,

@@ -16,8 +16,8 @@ import { freePort } from '../harness/process.ts';
 import { Prometheus } from '../harness/prometheus.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { peerDir } from '../harness/peers.ts';
-import { readProjectFile } from '../harness/root.ts';
-import { Program, ROOT } from './program.ts';
+import { readProjectFile, ROOT } from '../harness/root.ts';
+import { Program } from './program.ts';
 import { type Outcome, runLoadScript } from './stack.ts';
 
 const METRIC = 'http_request_duration_seconds';
@@ -54,12 +54,7 @@ class Collector {
     this.starts += 1;
     const program = new Program(this.starts === 1 ? this.name : `${this.name}-${this.starts}`, join(peerDir('otelcol'), 'otelcol'), [`--config=${this.configFile}`]);
     this.program = program;
-    try {
-      await program.waitReady(this.healthUrl);
-    } catch (error) {
-      await program.stop(); // nothing may outlive the run
-      throw error;
-    }
+    await program.waitReady(this.healthUrl); // kills the program if it fails: nothing outlives the run
   }
 
   /** SIGKILL: the process dies at once, with whatever it holds (a crash, an OOM kill). */
@@ -69,7 +64,7 @@ class Collector {
 
   /** SIGTERM: the Collector shuts down as it would on a redeploy. */
   async stop(): Promise<void> {
-    await this.program!.stop(15_000);
+    await this.program!.stop();
   }
 }
 
@@ -104,8 +99,8 @@ interface CollectorYaml {
 }
 
 /** scripts/load.ts against `baseUrl` for `seconds` at an even 30 requests per second, no spike. */
-function load(baseUrl: string, seconds: number): Promise<void> {
-  return runLoadScript(['--base-url', baseUrl, '--duration', String(seconds), '--rate', '30', '--concurrency', '4', '--spike-duration', '0', '--json']);
+function load(logName: string, baseUrl: string, seconds: number): Promise<void> {
+  return runLoadScript(logName, ['--base-url', baseUrl, '--duration', String(seconds), '--rate', '30', '--concurrency', '4', '--spike-duration', '0', '--json']);
 }
 
 const within = (exemplars: readonly StoredExemplar[], from: number, to: number) => exemplars.filter((e) => e.timestamp >= from && e.timestamp < to);
@@ -155,7 +150,7 @@ async function withoutExemplarPolicy(check: Check, service: ServiceProcess, prom
   await collector.start();
   const from = Date.now() / 1000;
   try {
-    await load(service.baseUrl, 10);
+    await load('load-without-exemplar-policy', service.baseUrl, 10);
     await sleep(UNDECIDED_SECONDS * 1000 + 2000);
   } finally {
     await collector.stop();
@@ -172,7 +167,7 @@ async function withoutExemplarPolicy(check: Check, service: ServiceProcess, prom
 async function faultScenarios(check: Check, service: ServiceProcess, prometheus: Prometheus, collector: Collector): Promise<FaultFigures[]> {
   const now = () => Date.now() / 1000;
   const loadStart = now();
-  const killing = load(service.baseUrl, 60);
+  const killing = load('load-collector-killed', service.baseUrl, 60);
   await sleep(20_000);
   const killedAt = now();
   await collector.kill();
@@ -182,7 +177,7 @@ async function faultScenarios(check: Check, service: ServiceProcess, prometheus:
   await killing;
   const killEnd = now();
 
-  const restartLoad = load(service.baseUrl, 20);
+  const restartLoad = load('load-collector-restarted', service.baseUrl, 20);
   await sleep(10_000);
   const stoppedAt = now();
   await collector.stop();

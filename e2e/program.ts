@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Program as HarnessProgram } from '../harness/process.ts';
 import { ROOT } from '../harness/root.ts';
 
-export { ROOT };
 export const WORK = join(ROOT, '.e2e');
 export const LOGS = join(WORK, 'logs');
 

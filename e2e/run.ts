@@ -17,6 +17,7 @@ import type { Sample } from '../scripts/load.ts';
 import { PrometheusApi } from '../scripts/prometheus-api.ts';
 import { traceIdOf } from '../scripts/server-timing.ts';
 import { median } from '../scripts/stats.ts';
+import { eventually } from '../harness/eventually.ts';
 import { substituteDashboardVariables } from '../harness/promql.ts';
 import { readProjectFile } from '../harness/root.ts';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
@@ -177,10 +178,7 @@ test('6. a slow request (forced through the fault switch) has its trace in the s
       const answeredAt = performance.now();
       const traceId = traceIdOf(response);
       assert.ok(traceId !== undefined, 'the response names its trace in server-timing');
-      while (!(await traceFound(traceId))) {
-        if (performance.now() - answeredAt > 60_000) break;
-        await sleep(100);
-      }
+      await eventually(async () => (await traceFound(traceId)) || undefined, { timeoutMs: 60_000, intervalMs: 100 });
       times.push((performance.now() - answeredAt) / 1000);
     }
   } finally {
@@ -205,15 +203,6 @@ const DECLARED = {
   series: { __name__: 'http_request_duration_seconds_bucket', job: 'exemplar-demo', method: 'GET', route: '/api/users', status_code: '200' },
 } as const;
 
-/** `probe()`'s first answer other than undefined, asked every half second for up to `timeoutMs`. */
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await probe();
-    if (answer !== undefined || Date.now() > deadline) return answer;
-    await sleep(500);
-  }
-}
 
 const selectorOf = (labels: Readonly<Record<string, string>>) => `{${Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}}`;
 
@@ -236,7 +225,7 @@ test('8. one request with a known traceparent: its span in the trace store, its 
   assert.equal(traceIdOf(response), traceId, 'the service continues the trace its traceparent names');
 
   // The exemplar, on the latency histogram's series of the request, in the bucket of its duration.
-  const exemplar = await eventually(async () => (await storedExemplars(prometheus, selectorOf(DECLARED.series), 300)).find((e) => e.traceId === traceId), 30_000);
+  const exemplar = await eventually(async () => (await storedExemplars(prometheus, selectorOf(DECLARED.series), 300)).find((e) => e.traceId === traceId), { timeoutMs: 30_000, intervalMs: 500 });
   assert.ok(exemplar !== undefined, `no exemplar with trace ID ${traceId} on ${selectorOf(DECLARED.series)} within 30 s`);
   assert.deepEqual(Object.fromEntries(Object.keys(DECLARED.series).map((name) => [name, exemplar.series[name]])), DECLARED.series);
   assert.ok(exemplar.value >= SLOW_SECONDS && exemplar.value <= clientSeconds, `the exemplar's value ${exemplar.value} s is the slow request's duration (${clientSeconds.toFixed(3)} s seen by the client)`);
@@ -248,7 +237,7 @@ test('8. one request with a known traceparent: its span in the trace store, its 
   assert.ok(series.length === 1 && Number(series[0]!.value[1]) >= 1, `the exemplar's series in Prometheus: ${JSON.stringify(series)}`);
 
   // The span: the service's server span, a child of the span the traceparent names.
-  const span = await eventually(async () => (await storedSpans(traceId)).find((s) => s.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === parentSpanId)), 60_000);
+  const span = await eventually(async () => (await storedSpans(traceId)).find((s) => s.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === parentSpanId)), { timeoutMs: 60_000, intervalMs: 500 });
   assert.ok(span !== undefined, `no span of trace ${traceId} with parent ${parentSpanId} in the trace store within 60 s`);
   assert.deepEqual(
     { name: span.operationName, 'span.kind': tagOf(span, 'span.kind'), 'http.route': tagOf(span, 'http.route'), exemplar: tagOf(span, 'exemplar') },

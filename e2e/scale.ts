@@ -12,7 +12,8 @@ import { crc32 } from 'node:zlib';
 import { type StoredExemplar, storedExemplars } from '../scripts/doctor.ts';
 import type { Sample } from '../scripts/load.ts';
 import { PrometheusApi } from '../scripts/prometheus-api.ts';
-import { LOGS, type Program, ROOT, WORK } from './program.ts';
+import { ROOT } from '../harness/root.ts';
+import { LOGS, type Program, WORK } from './program.ts';
 import { EXEMPLAR_SELECTOR, expectPass, exemplarsResolve, ordinaryTracesKept, runLoad, SLOW_SECONDS, Stack, traceFound } from './stack.ts';
 
 const LONGTERM = 'http://prometheus-longterm:9090';

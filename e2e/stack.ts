@@ -5,16 +5,16 @@
 // Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { checkResolution, lookUpTrace, type StoredExemplar, type TraceStore } from '../scripts/doctor.ts';
 import type { Sample } from '../scripts/load.ts';
 import { resolvedCompose, type ResolvedCompose } from '../harness/compose.ts';
-import { readProjectFile } from '../harness/root.ts';
+import { readProjectFile, ROOT } from '../harness/root.ts';
 import { peerDir } from '../harness/peers.ts';
 import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
-import { LOGS, Program, ROOT, WORK } from './program.ts';
+import { LOGS, Program, WORK } from './program.ts';
 
 // 127.0.0.6 and up: the scale profile's services (e2e/scale.ts).
 const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5', 'otel-sampler-1': '127.0.0.6', 'otel-sampler-2': '127.0.0.7', 'prometheus-longterm': '127.0.0.8' };
@@ -139,14 +139,14 @@ export class Stack {
  * (the spike); resolves with every request's sample.
  */
 export async function runLoad(seconds: number, samplesFile: string, more: readonly string[]): Promise<Sample[]> {
-  await runLoadScript(['--base-url', APP, '--duration', String(seconds), '--rate', '40', '--concurrency', '8', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile, ...more]);
+  await runLoadScript(basename(samplesFile, '.jsonl').replace('samples', 'load'), ['--base-url', APP, '--duration', String(seconds), '--rate', '40', '--concurrency', '8', '--admin-token', ADMIN_TOKEN, '--json', '--samples-file', samplesFile, ...more]);
   return readFileSync(samplesFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
 }
 
-/** scripts/load.ts with `args`, to its end (bounded by its --duration); its output goes to .e2e/logs/load.log. */
-export async function runLoadScript(args: readonly string[]): Promise<void> {
-  const { code } = await new Program('load', process.execPath, ['scripts/load.ts', ...args]).exit;
-  if (code !== 0) throw new Error(`the load script exited with ${code}; see ${join(LOGS, 'load.log')}`);
+/** scripts/load.ts with `args`, to its end (bounded by its --duration); its output goes to .e2e/logs/`logName`.log. */
+export async function runLoadScript(logName: string, args: readonly string[]): Promise<void> {
+  const { code } = await new Program(logName, process.execPath, ['scripts/load.ts', ...args]).exit;
+  if (code !== 0) throw new Error(`the load script exited with ${code}; see ${join(LOGS, `${logName}.log`)}`);
 }
 
 // ---------------------------------------------------------------------------------------------- the trace store

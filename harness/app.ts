@@ -20,7 +20,6 @@ const propagator: TextMapPropagator = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
 });
 
-
 export function testApp(
   options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch; isReady?: () => boolean } = {},
 ) {

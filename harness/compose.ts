@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './root.ts';
 import { peerDir } from './peers.ts';
+import { ROOT } from './root.ts';
 
 function composeBinary(): string {
   return join(peerDir('compose'), 'docker-compose');

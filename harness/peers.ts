@@ -2,9 +2,8 @@
 // Compose CLI): built from the Go module proxy by scripts/peers.sh and cached outside the clone. The first call
 // builds a missing peer (minutes; its progress goes to stderr), later calls answer at once.
 import { execFileSync } from 'node:child_process';
-import { ROOT } from './root.ts';
 import { join } from 'node:path';
-
+import { ROOT } from './root.ts';
 
 type PeerName = 'prometheus' | 'otelcol' | 'jaeger' | 'compose';
 

@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { PrometheusApi } from '../scripts/prometheus-api.ts';
+import { eventually } from './eventually.ts';
 import { peerDir } from './peers.ts';
 import { freePort, Program } from './process.ts';
 import { ROOT } from './root.ts';
@@ -67,11 +67,8 @@ export class Prometheus extends PrometheusApi {
   async waitForScrapes(count: number, timeoutMs = 30_000): Promise<void> {
     const scrapes = async () => Number((await this.query('sum(count_over_time(up[1h]))'))[0]?.value[1] ?? 0);
     const target = (await scrapes()) + count;
-    const deadline = Date.now() + timeoutMs;
-    while ((await scrapes()) < target) {
-      if (Date.now() > deadline) throw new Error(`fewer than ${count} scrapes within ${timeoutMs} ms`);
-      await sleep(200);
-    }
+    const reached = await eventually(async () => ((await scrapes()) >= target) || undefined, { timeoutMs, intervalMs: 200 });
+    if (reached === undefined) throw new Error(`fewer than ${count} scrapes within ${timeoutMs} ms`);
   }
 
   async stop(): Promise<void> {

@@ -25,10 +25,15 @@ export interface ServiceWithReceiver {
   stop(): Promise<void>;
 }
 
+/** The service on the fast path (with `env` over it) exporting to `receiver`, which other services may share. */
+export function startServiceExportingTo(receiver: OtlpReceiver, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  return ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env });
+}
+
 /** The service on the fast path (with `env` over it) exporting to an OTLP receiver of its own. */
 export async function startServiceWithReceiver(env: Record<string, string> = {}, mode: ReceiverMode = 'decode'): Promise<ServiceWithReceiver> {
   const receiver = await OtlpReceiver.start('127.0.0.1', 0, mode);
-  const service = await ServiceProcess.start({ ...FAST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address, ...env }).catch(async (error: unknown) => {
+  const service = await startServiceExportingTo(receiver, env).catch(async (error: unknown) => {
     await receiver.stop();
     throw error;
   });

@@ -20,7 +20,6 @@ import { Prometheus } from '../harness/prometheus.ts';
 import { readProjectFile } from '../harness/root.ts';
 import { substituteDashboardVariables } from '../harness/promql.ts';
 
-
 // ---------------------------------------------------------------------------------------------- Grafana's schema
 
 /** The JSON a type stands for: enums of two packages differ by name but match by value, methods are not JSON. */

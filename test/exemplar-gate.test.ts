@@ -3,7 +3,7 @@
 // found") and says so on /metrics and in its log; once an export gets through, exemplars come back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../harness/eventually.ts';
 import type { OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { type ServiceProcess, startServiceWithReceiver } from '../harness/service.ts';
 import { traceIdOf } from '../scripts/server-timing.ts';
@@ -37,22 +37,17 @@ describe('exemplars while span export fails', () => {
 
   /** Scrapes until the trace shows as an exemplar (its export acknowledged); fails after `timeoutMs`. */
   async function shownAsExemplar(traceId: string, timeoutMs = 5000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await scrape()).exemplarTraces.has(traceId)) {
-      if (Date.now() > deadline) return false;
-      await sleep(100);
-    }
-    return true;
+    return (await eventually(async () => (await scrape()).exemplarTraces.has(traceId) || undefined, { timeoutMs, intervalMs: 100 })) === true;
   }
 
   /** Sends requests until the gauge reads `value`; fails after `timeoutMs`. */
   async function requestUntilEnabledIs(value: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await scrape()).enabled !== value) {
-      if (Date.now() > deadline) throw new Error(`exemplars_enabled did not become ${value} within ${timeoutMs} ms`);
+    const enabled = async () => {
+      if ((await scrape()).enabled === value) return true;
       await request();
-      await sleep(100);
-    }
+      return undefined;
+    };
+    if ((await eventually(enabled, { timeoutMs, intervalMs: 100 })) === undefined) throw new Error(`exemplars_enabled did not become ${value} within ${timeoutMs} ms`);
   }
 
   it('attaches exemplars while export works, none while the collector is down, and again once it is back', async () => {

@@ -5,9 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
-import { FAST_ENV } from '../harness/fast-path.ts';
 import { OTLP_CLIENT_KIND, OTLP_INTERNAL_KIND, OTLP_SERVER_KIND, OtlpReceiver, type ReceivedSpan } from '../harness/otlp-receiver.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import { type ServiceProcess, startServiceExportingTo } from '../harness/service.ts';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
@@ -32,9 +31,7 @@ describe('tracing (service process, OTLP over gRPC)', () => {
     let readyStatus = 0;
     let exposition = '';
     before(async () => {
-      service = await ServiceProcess.start({
-        ...FAST_ENV,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+      service = await startServiceExportingTo(receiver, {
         OTEL_TRACES_SAMPLER: 'parentbased_always_on',
         OTEL_SERVICE_NAME: 'tracing-test',
         DEPLOYMENT_ENVIRONMENT: 'test',
@@ -150,9 +147,7 @@ describe('tracing (service process, OTLP over gRPC)', () => {
     let spans: ReceivedSpan[];
     let exposition: string;
     before(async () => {
-      service = await ServiceProcess.start({
-        ...FAST_ENV,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+      service = await startServiceExportingTo(receiver, {
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
         OTEL_TRACES_SAMPLER_ARG: '0.1',
         OTEL_SERVICE_NAME: 'ratio-test',
