@@ -135,17 +135,7 @@ async function doctor(argv: string[]): Promise<number> {
   const prometheus = new PrometheusApi(flags['prometheus-url']);
   const traceApi = flags['trace-api'];
   const traceStore = { api: traceApi, url: flags['trace-store-url'] } as const;
-  const checks = await runDoctor({
-    prometheus,
-    metric,
-    windowMinutes,
-    traceStore,
-    slowSeconds: flags['slow-seconds'],
-    pendingSeconds: flags['pending-seconds'],
-    lookups,
-    grafana,
-    datasourceUid: flags['datasource-uid'],
-  });
+  const checks = await runDoctor({ ...flags, prometheus, traceStore, lookups, grafana });
   const failed = checks.filter((check) => check.verdict === 'fail');
   if (flags.json) {
     console.log(JSON.stringify({ ok: failed.length === 0, metric, windowMinutes, checks }));
