@@ -27,7 +27,7 @@ export interface Flag<T> {
 }
 
 type Flags = Readonly<Record<string, Flag<unknown>>>;
-type FlagValues<F extends Flags> = { [K in keyof F]: F[K] extends Flag<infer T> ? T : never };
+export type FlagValues<F extends Flags> = { [K in keyof F]: F[K] extends Flag<infer T> ? T : never };
 
 const defaultWords = (value: string | number | undefined, described: string | undefined): string =>
   value !== undefined ? ` (default ${value})` : described !== undefined ? ` (default: ${described})` : '';

@@ -3,7 +3,8 @@
 // Everything here only reads, and every lookup is bounded: users point it at production.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { Explained } from './cli.ts';
+import { Explained, type FlagValues } from './cli.ts';
+import type { DOCTOR_FLAGS } from './exemplars.ts';
 import { type PrometheusApi, request, Unreachable } from './prometheus-api.ts';
 
 /** Exit codes, one per cause a user must act on differently (2 is a bad flag, from cli.ts). */
@@ -441,27 +442,23 @@ export async function checkLinks(exemplars: readonly StoredExemplar[], source: G
 
 // ---------------------------------------------------------------------------------------------- the whole run
 
-interface DoctorOptions {
+/** The doctor's flags as given, plus what is made of them: the clients and the lookup bounds. */
+type DoctorOptions = FlagValues<typeof DOCTOR_FLAGS> & {
   readonly prometheus: PrometheusApi;
-  readonly metric: string;
-  readonly windowMinutes: number;
   readonly traceStore: TraceStore;
-  readonly slowSeconds: number;
-  readonly pendingSeconds: number;
   readonly lookups: LookupBounds;
   readonly grafana: GrafanaSource | undefined;
-  readonly datasourceUid: string | undefined;
-}
+};
 
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
-  const { prometheus, metric, windowMinutes } = options;
+  const { prometheus, metric, minutes: windowMinutes } = options;
   await assertMetricExists(prometheus, metric, windowMinutes);
   const exemplars = await storedExemplars(prometheus, `{__name__="${metric}_bucket"}`, windowMinutes * 60);
   return [
     await checkStorage(prometheus, metric, exemplars, windowMinutes),
     await checkFormat(prometheus, metric, windowMinutes, options.lookups.timeoutMs),
-    (await checkResolution(exemplars, options.traceStore, { pendingSeconds: options.pendingSeconds, bounds: options.lookups })).result,
-    await checkCoverage(prometheus, metric, exemplars, { slowSeconds: options.slowSeconds, windowMinutes }),
-    await checkLinks(exemplars, options.grafana, options.datasourceUid),
+    (await checkResolution(exemplars, options.traceStore, { pendingSeconds: options['pending-seconds'], bounds: options.lookups })).result,
+    await checkCoverage(prometheus, metric, exemplars, { slowSeconds: options['slow-seconds'], windowMinutes }),
+    await checkLinks(exemplars, options.grafana, options['datasource-uid']),
   ];
 }

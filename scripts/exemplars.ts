@@ -2,7 +2,7 @@
 // `npm run exemplars -- doctor` checks that every exemplar dot opens its trace (scripts/doctor.ts).
 // Run with --help for the flags.
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
-import { choiceFlag, Explained, milliseconds, numberFlag, parseFlags, run, switchFlag, textFlag, usage, UsageError } from './cli.ts';
+import { choiceFlag, Explained, type FlagValues, milliseconds, numberFlag, parseFlags, run, switchFlag, textFlag, usage, UsageError } from './cli.ts';
 import { DEFAULT_LOOKUPS, EXIT, type GrafanaSource, runDoctor, storedExemplars } from './doctor.ts';
 import { PrometheusApi, PrometheusError, Unreachable } from './prometheus-api.ts';
 
@@ -74,19 +74,12 @@ export interface ListedExemplar {
   tempoUrl: string;
 }
 
-async function listExemplars(options: {
-  prometheusUrl: string;
-  minutes: number;
-  route: string | undefined;
-  limit: number;
-  grafanaUrl: string;
-  tempoUrl: string;
-}): Promise<ListedExemplar[]> {
-  const prometheus = new PrometheusApi(options.prometheusUrl);
+async function listExemplars(options: FlagValues<typeof LIST_FLAGS>): Promise<ListedExemplar[]> {
+  const prometheus = new PrometheusApi(options['prometheus-url']);
   const flags = await prometheus.flags();
   if (!(flags['enable-feature'] ?? '').split(',').includes('exemplar-storage')) {
     throw new Explained(
-      `exemplar storage is off in Prometheus at ${options.prometheusUrl}: start it with --enable-feature=exemplar-storage (docker-compose.yml does).`,
+      `exemplar storage is off in Prometheus at ${options['prometheus-url']}: start it with --enable-feature=exemplar-storage (docker-compose.yml does).`,
       EXIT_STORAGE_OFF,
     );
   }
@@ -101,25 +94,17 @@ async function listExemplars(options: {
       time: new Date(exemplar.timestamp * 1000).toISOString(),
       traceId,
       spanId: exemplar.labels.span_id ?? '',
-      grafanaUrl: grafanaTraceUrl(options.grafanaUrl, traceId),
-      tempoUrl: tempoTraceUrl(options.tempoUrl, traceId),
+      grafanaUrl: grafanaTraceUrl(options['grafana-url'], traceId),
+      tempoUrl: tempoTraceUrl(options['tempo-url'], traceId),
     });
   }
   return [...byTrace.values()].sort((a, b) => b.seconds - a.seconds).slice(0, options.limit);
 }
 
 async function list(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, LIST_FLAGS);
-  const options = {
-    prometheusUrl: flags['prometheus-url'],
-    minutes: flags.minutes,
-    route: flags.route,
-    limit: flags.limit,
-    grafanaUrl: flags['grafana-url'],
-    tempoUrl: flags['tempo-url'],
-  };
+  const options = parseFlags(argv, LIST_FLAGS);
   const exemplars = await listExemplars(options);
-  if (flags.json) {
+  if (options.json) {
     console.log(JSON.stringify(exemplars));
     return 0;
   }
@@ -150,17 +135,7 @@ async function doctor(argv: string[]): Promise<number> {
   const prometheus = new PrometheusApi(flags['prometheus-url']);
   const traceApi = flags['trace-api'];
   const traceStore = { api: traceApi, url: flags['trace-store-url'] } as const;
-  const checks = await runDoctor({
-    prometheus,
-    metric,
-    windowMinutes,
-    traceStore,
-    slowSeconds: flags['slow-seconds'],
-    pendingSeconds: flags['pending-seconds'],
-    lookups,
-    grafana,
-    datasourceUid: flags['datasource-uid'],
-  });
+  const checks = await runDoctor({ ...flags, prometheus, traceStore, lookups, grafana });
   const failed = checks.filter((check) => check.verdict === 'fail');
   if (flags.json) {
     console.log(JSON.stringify({ ok: failed.length === 0, metric, windowMinutes, checks }));

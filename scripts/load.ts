@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
-import { milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, textFlag, usage } from './cli.ts';
+import { type FlagValues, milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, textFlag, usage } from './cli.ts';
 import { FaultSwitchClient } from './fault-switch.ts';
 import { traceIdOf } from './server-timing.ts';
 import { quantile } from './stats.ts';
@@ -14,7 +14,7 @@ export const LOAD_FLAGS = {
   duration: numberFlag('S', 'total seconds', { min: 1, max: 3600, default: 120 }),
   rate: numberFlag('N', 'requests per second in baseline and recovery', { min: 1, max: 2000, default: 20 }),
   concurrency: numberFlag('N', 'requests in flight at most', { min: 1, max: 256, default: 8 }),
-  // At most --duration, which the mapping below checks.
+  // At most --duration, which parseLoadOptions checks.
   'spike-start': numberFlag('S', 'seconds into the run when the spike starts (within the duration)', { min: 0, max: 3600, defaultText: 'a third of the duration' }),
   'spike-duration': numberFlag('S', 'seconds the spike lasts', { min: 0, max: 600, defaultText: 'a quarter of the duration' }),
   'spike-factor': numberFlag('N', 'rate and concurrency multiplier during the spike', { min: 1, max: 20, default: 4 }),
@@ -42,44 +42,14 @@ export interface Sample {
   readonly endedAt: number;
 }
 
-interface LoadOptions {
-  readonly baseUrl: string;
-  readonly durationSeconds: number;
-  readonly rate: number;
-  readonly concurrency: number;
-  readonly spikeStartSeconds: number;
-  readonly spikeSeconds: number;
-  readonly spikeFactor: number;
-  readonly spikeLatencyMs: number;
-  readonly adminToken: string | undefined;
-  readonly slowest: number;
-  readonly grafanaUrl: string;
-  readonly tempoUrl: string;
-  readonly json: boolean;
-  readonly samplesFile: string | undefined;
-}
+/** The flags as given, with the spike's start and length computed from --duration when not given. */
+type LoadOptions = FlagValues<typeof LOAD_FLAGS> & { readonly 'spike-start': number; readonly 'spike-duration': number };
 
 function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
   const flags = parseFlags(argv, LOAD_FLAGS, env);
-  const durationSeconds = flags.duration;
-  const spikeStartSeconds = flags['spike-start'] ?? durationSeconds / 3;
-  if (spikeStartSeconds > durationSeconds) throw rangeError('spike-start', String(spikeStartSeconds), { min: 0, max: durationSeconds });
-  return {
-    baseUrl: flags['base-url'],
-    durationSeconds,
-    rate: flags.rate,
-    concurrency: flags.concurrency,
-    spikeStartSeconds,
-    spikeSeconds: flags['spike-duration'] ?? durationSeconds / 4,
-    spikeFactor: flags['spike-factor'],
-    spikeLatencyMs: flags['spike-latency-ms'],
-    adminToken: flags['admin-token'],
-    slowest: flags.slowest,
-    grafanaUrl: flags['grafana-url'],
-    tempoUrl: flags['tempo-url'],
-    json: flags.json,
-    samplesFile: flags['samples-file'],
-  };
+  const spikeStart = flags['spike-start'] ?? flags.duration / 3;
+  if (spikeStart > flags.duration) throw rangeError('spike-start', String(spikeStart), { min: 0, max: flags.duration });
+  return { ...flags, 'spike-start': spikeStart, 'spike-duration': flags['spike-duration'] ?? flags.duration / 4 };
 }
 
 class LoadRun {
@@ -95,7 +65,7 @@ class LoadRun {
 
   constructor(options: LoadOptions) {
     this.options = options;
-    this.faultSwitch = options.adminToken === undefined ? undefined : new FaultSwitchClient(options.baseUrl, options.adminToken);
+    this.faultSwitch = options['admin-token'] === undefined ? undefined : new FaultSwitchClient(options['base-url'], options['admin-token']);
   }
 
   stop(): void {
@@ -108,21 +78,21 @@ class LoadRun {
 
   phase(): Phase {
     const elapsed = this.elapsedSeconds();
-    if (elapsed < this.options.spikeStartSeconds) return 'baseline';
-    return elapsed < this.options.spikeStartSeconds + this.options.spikeSeconds ? 'spike' : 'recovery';
+    if (elapsed < this.options['spike-start']) return 'baseline';
+    return elapsed < this.options['spike-start'] + this.options['spike-duration'] ? 'spike' : 'recovery';
   }
 
   /** Workers pace themselves so that, together, they send `rate` requests per second (times the spike factor). */
   async drive(): Promise<void> {
-    const maxWorkers = Math.ceil(this.options.concurrency * this.options.spikeFactor);
+    const maxWorkers = Math.ceil(this.options.concurrency * this.options['spike-factor']);
     await Promise.all(Array.from({ length: maxWorkers }, (_, worker) => this.worker(worker)));
   }
 
   private async worker(index: number): Promise<void> {
     let request = 0;
-    while (!this.stopped && this.elapsedSeconds() < this.options.durationSeconds) {
+    while (!this.stopped && this.elapsedSeconds() < this.options.duration) {
       const phase = this.phase();
-      const factor = phase === 'spike' ? this.options.spikeFactor : 1;
+      const factor = phase === 'spike' ? this.options['spike-factor'] : 1;
       const workers = Math.ceil(this.options.concurrency * factor);
       if (index >= workers) {
         await sleep(100); // an extra worker, idle outside the spike
@@ -140,7 +110,7 @@ class LoadRun {
   private async request(route: string, worker: number, phase: Phase): Promise<void> {
     const began = performance.now();
     try {
-      const response = await fetch(`${this.options.baseUrl}${route}?limit=5`, {
+      const response = await fetch(`${this.options['base-url']}${route}?limit=5`, {
         headers: { baggage: `user_id=load-user-${worker},region=${REGIONS[worker % REGIONS.length]}` },
       });
       await response.arrayBuffer();
@@ -160,8 +130,8 @@ class LoadRun {
         await faultSwitch.set({
           route: '*',
           slow_probability: 0.5,
-          added_latency_ms: this.options.spikeLatencyMs,
-          duration_seconds: Math.max(1, Math.ceil(this.options.spikeSeconds)),
+          added_latency_ms: this.options['spike-latency-ms'],
+          duration_seconds: Math.max(1, Math.ceil(this.options['spike-duration'])),
         });
         this.faultSwitchUsed = true;
       } else await faultSwitch.clear();
@@ -211,8 +181,8 @@ function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean)
       seconds: sample.seconds,
       status: sample.status,
       traceId: sample.traceId,
-      grafanaUrl: grafanaTraceUrl(options.grafanaUrl, sample.traceId),
-      tempoUrl: tempoTraceUrl(options.tempoUrl, sample.traceId),
+      grafanaUrl: grafanaTraceUrl(options['grafana-url'], sample.traceId),
+      tempoUrl: tempoTraceUrl(options['tempo-url'], sample.traceId),
     }));
   return { durationSeconds: run.elapsedSeconds(), requests: run.samples.length, routes, slowest, faultSwitchUsed };
 }
@@ -267,7 +237,7 @@ async function main(): Promise<number> {
   clearInterval(ticker);
   await load.setFault(false);
   const summary = summarize(load, options, load.faultSwitchUsed);
-  if (options.samplesFile !== undefined) writeFileSync(options.samplesFile, load.samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n');
+  if (options['samples-file'] !== undefined) writeFileSync(options['samples-file'], load.samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n');
   if (options.json) console.log(JSON.stringify(summary));
   else printSummary(summary);
   return 0;
