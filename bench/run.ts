@@ -110,7 +110,7 @@ async function throughputAndLatency(collector: CountingCollector) {
       p99AtRate[name].push(quantile(fixed.latenciesMs, 0.99));
       spansPerRequest[name].push(exported / (warmup.requests + saturated.requests + fixed.requests));
       errors += saturated.errors + fixed.errors;
-      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${quantile(fixed.latenciesMs, 0.99).toFixed(2)} ms, ${spansPerRequest[name].at(-1)!.toFixed(2)} spans exported per request`);
+      console.error(`round ${round + 1}/${SETTINGS.rounds} ${name}: ${saturated.requestsPerSecond.toFixed(0)} req/s, p99 at ${FIXED_RATE}/s ${p99AtRate[name].at(-1)!.toFixed(2)} ms, ${spansPerRequest[name].at(-1)!.toFixed(2)} spans exported per request`);
     }
   }
   return { rps, p50AtRate, p99AtRate, spansPerRequest, errors };

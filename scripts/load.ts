@@ -7,7 +7,10 @@ import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts'
 import { type FlagValues, milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, textFlag, usage } from './cli.ts';
 import { FaultSwitchClient } from './fault-switch.ts';
 import { traceIdOf } from './server-timing.ts';
-import { quantile } from './stats.ts';
+import { quantiles } from './stats.ts';
+
+/** The percentiles the progress lines and the summary give: p50, p95, p99. */
+const PERCENTILES = [0.5, 0.95, 0.99];
 
 export const LOAD_FLAGS = {
   'base-url': textFlag('URL', 'the service', { default: 'http://127.0.0.1:8080', check: (url) => url.replace(/\/$/, '') }),
@@ -162,14 +165,14 @@ export interface LoadSummary {
 function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean): LoadSummary {
   const routes = ROUTES.map((route) => {
     const samples = run.samples.filter((sample) => sample.route === route);
-    const seconds = samples.map((sample) => sample.seconds);
+    const [p50Seconds, p95Seconds, p99Seconds] = quantiles(samples.map((sample) => sample.seconds), PERCENTILES) as [number, number, number];
     return {
       route,
       count: samples.length,
       errors: samples.filter((sample) => sample.status === 0 || sample.status >= 500).length,
-      p50Seconds: quantile(seconds, 0.5),
-      p95Seconds: quantile(seconds, 0.95),
-      p99Seconds: quantile(seconds, 0.99),
+      p50Seconds,
+      p95Seconds,
+      p99Seconds,
     };
   });
   const slowest = run.samples
@@ -189,9 +192,9 @@ function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean)
 
 function progressLine(run: LoadRun, since: number): string {
   const recent = run.samples.slice(since);
-  const seconds = recent.map((sample) => sample.seconds);
+  const [p50, p95, p99] = quantiles(recent.map((sample) => sample.seconds), PERCENTILES).map((seconds) => milliseconds(seconds).padStart(7));
   const errors = recent.filter((sample) => sample.status === 0 || sample.status >= 500).length;
-  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.length).padStart(5)} req  p50 ${milliseconds(quantile(seconds, 0.5)).padStart(7)}  p95 ${milliseconds(quantile(seconds, 0.95)).padStart(7)}  p99 ${milliseconds(quantile(seconds, 0.99)).padStart(7)}  errors ${errors}`;
+  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.length).padStart(5)} req  p50 ${p50}  p95 ${p95}  p99 ${p99}  errors ${errors}`;
 }
 
 function printSummary(summary: LoadSummary): void {

@@ -2,12 +2,14 @@
 
 const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 
-/** The q-quantile (0..1) of `values` (in any order), nearest rank; NaN when empty. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
+/** The q-quantiles (each 0..1) of `values` (in any order), nearest rank, sorting once; NaN when empty. */
+export function quantiles(values: readonly number[], qs: readonly number[]): number[] {
   const sorted = ascending(values);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return qs.map((q) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!));
 }
+
+/** The q-quantile (0..1) of `values` (in any order), nearest rank; NaN when empty. */
+export const quantile = (values: readonly number[], q: number): number => quantiles(values, [q])[0]!;
 
 export const median = (values: readonly number[]): number => quantile(values, 0.5);
 
