@@ -75,9 +75,13 @@ async function assertMetricExists(prometheus: PrometheusApi, metric: string, win
   }
 }
 
+/** Whether Prometheus runs with --enable-feature=exemplar-storage (without it, it keeps no exemplars). */
+export async function exemplarStorageOn(prometheus: PrometheusApi): Promise<boolean> {
+  return ((await prometheus.flags())['enable-feature'] ?? '').split(',').includes('exemplar-storage');
+}
+
 export async function checkStorage(prometheus: PrometheusApi, metric: string, exemplars: readonly StoredExemplar[], windowMinutes: number): Promise<CheckResult> {
-  const features = ((await prometheus.flags())['enable-feature'] ?? '').split(',');
-  if (!features.includes('exemplar-storage')) {
+  if (!(await exemplarStorageOn(prometheus))) {
     return {
       check: 'storage',
       verdict: 'fail',

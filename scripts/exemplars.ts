@@ -3,7 +3,7 @@
 // Run with --help for the flags.
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
 import { choiceFlag, Explained, type FlagValues, milliseconds, numberFlag, parseFlags, run, switchFlag, textFlag, usage, UsageError } from './cli.ts';
-import { DEFAULT_LOOKUPS, EXIT, type GrafanaSource, runDoctor, storedExemplars } from './doctor.ts';
+import { DEFAULT_LOOKUPS, EXIT, exemplarStorageOn, type GrafanaSource, runDoctor, storedExemplars } from './doctor.ts';
 import { PrometheusApi, PrometheusError, Unreachable } from './prometheus-api.ts';
 
 /** A URL flag: http(s) only, trailing slash dropped; anything else exits 9 with one sentence. */
@@ -76,8 +76,7 @@ export interface ListedExemplar {
 
 async function listExemplars(options: FlagValues<typeof LIST_FLAGS>): Promise<ListedExemplar[]> {
   const prometheus = new PrometheusApi(options['prometheus-url']);
-  const flags = await prometheus.flags();
-  if (!(flags['enable-feature'] ?? '').split(',').includes('exemplar-storage')) {
+  if (!(await exemplarStorageOn(prometheus))) {
     throw new Explained(
       `exemplar storage is off in Prometheus at ${options['prometheus-url']}: start it with --enable-feature=exemplar-storage (docker-compose.yml does).`,
       EXIT_STORAGE_OFF,
