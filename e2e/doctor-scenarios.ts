@@ -11,19 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { checkLinks, checkFormat, checkResolution, checkStorage, type Resolution, type StoredExemplar, storedExemplars, type TraceStore } from '../scripts/doctor.ts';
+import { checkLinks, checkFormat, checkStorage, type Resolution, type StoredExemplar, storedExemplars } from '../scripts/doctor.ts';
 import { freePort } from '../harness/process.ts';
 import { Prometheus } from '../harness/prometheus.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { peerDir } from '../harness/peers.ts';
 import { readProjectFile, ROOT } from '../harness/root.ts';
 import { Program } from './program.ts';
-import { type Outcome, runLoadScript } from './stack.ts';
+import { EXEMPLAR_SELECTOR, type Outcome, resolveExemplars, runLoadScript } from './stack.ts';
 
 const METRIC = 'http_request_duration_seconds';
-const EXEMPLAR_SELECTOR = '{__name__=~"http_request_duration_seconds_bucket|http_requests_total|http_errors_total"}';
-const TRACE_STORE: TraceStore = { api: 'jaeger', url: 'http://tempo:16686' };
-const LOOK_UP_ALL = { pendingSeconds: 0, bounds: { max: 10_000, concurrency: 8, timeoutMs: 5000 } };
 /** The Collector's tail-sampling decision (2 s after the root span), its batch (1 s) and the service's batch (1 s). */
 const UNDECIDED_SECONDS = 4;
 /** How long the service may take to notice a dead Collector: the next batch (1 s) and the stall limit (1 s). */
@@ -156,7 +153,7 @@ async function withoutExemplarPolicy(check: Check, service: ServiceProcess, prom
     await collector.stop();
   }
   const exemplars = within(await storedExemplars(prometheus, EXEMPLAR_SELECTOR, 600), from, Date.now() / 1000);
-  const resolution = await checkResolution(exemplars, TRACE_STORE, LOOK_UP_ALL);
+  const resolution = await resolveExemplars(exemplars);
   check(
     resolution.result.verdict === 'fail' && /tail-sampling policy/.test(resolution.result.fix ?? ''),
     `doctor, tail sampling without the exemplar policy: ${resolution.result.summary.replace(/ in the trace store at \S+/, '')}`,
@@ -187,7 +184,7 @@ async function faultScenarios(check: Check, service: ServiceProcess, prometheus:
   const end = now();
 
   const exemplars = await storedExemplars(prometheus, EXEMPLAR_SELECTOR, 600);
-  const resolve = (from: number, to: number) => checkResolution(within(exemplars, from, to), TRACE_STORE, LOOK_UP_ALL);
+  const resolve = (from: number, to: number) => resolveExemplars(within(exemplars, from, to));
   /** When the dangling exemplars were made, in seconds from `moment`. */
   const spread = (resolution: Resolution, moment: number) => {
     const offsets = resolution.dangling.map((d) => d.timestamp - moment).sort((a, b) => a - b);

@@ -43,6 +43,7 @@ import {
 
 const PROMETHEUS = 'http://prometheus:9090';
 const prometheus = new PrometheusApi(PROMETHEUS);
+const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
 const LOAD_SECONDS = 40;
 
 let stack: Stack | undefined;
@@ -168,10 +169,8 @@ test("4. Prometheus scrapes the service, the Collector's own metrics and itself"
 });
 
 test('6. a slow request (forced through the fault switch) has its trace in the store within 10 s', async (t) => {
-  const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
   const times: number[] = [];
-  await faultSwitch.set({ route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 120 });
-  try {
+  await faultSwitch.during({ route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 120 }, async () => {
     for (let i = 0; i < 5; i += 1) {
       const response = await fetch(`${APP}/api/users`);
       await response.arrayBuffer();
@@ -181,9 +180,7 @@ test('6. a slow request (forced through the fault switch) has its trace in the s
       await eventually(async () => (await traceFound(traceId)) || undefined, { timeoutMs: 60_000, intervalMs: 100 });
       times.push((performance.now() - answeredAt) / 1000);
     }
-  } finally {
-    await faultSwitch.clear();
-  }
+  });
   summary.push(`time to trace median ${median(times).toFixed(1)} s max ${Math.max(...times).toFixed(1)} s`);
   expectPass(t, { passed: Math.max(...times) < 10, message: `slow request to its trace in the store: ${times.map((s) => s.toFixed(1)).join(', ')} s (goal under 10 s)` });
 });
@@ -203,22 +200,17 @@ const DECLARED = {
   series: { __name__: 'http_request_duration_seconds_bucket', job: 'exemplar-demo', method: 'GET', route: '/api/users', status_code: '200' },
 } as const;
 
-
 const selectorOf = (labels: Readonly<Record<string, string>>) => `{${Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}}`;
 
 test('8. one request with a known traceparent: its span in the trace store, its series and its exemplar in Prometheus', async (t) => {
   const traceId = randomBytes(16).toString('hex');
   const parentSpanId = randomBytes(8).toString('hex');
-  const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
-  await faultSwitch.set(DECLARED.fault);
-  let response: Response;
   const sentAt = performance.now();
-  try {
-    response = await fetch(`${APP}${DECLARED.request}`, { headers: { traceparent: `00-${traceId}-${parentSpanId}-01` } });
-    await response.arrayBuffer();
-  } finally {
-    await faultSwitch.clear();
-  }
+  const response = await faultSwitch.during(DECLARED.fault, async () => {
+    const answer = await fetch(`${APP}${DECLARED.request}`, { headers: { traceparent: `00-${traceId}-${parentSpanId}-01` } });
+    await answer.arrayBuffer();
+    return answer;
+  });
   const clientSeconds = (performance.now() - sentAt) / 1000;
   t.diagnostic(`GET ${DECLARED.request} with traceparent 00-${traceId}-${parentSpanId}-01: ${response.status} in ${clientSeconds.toFixed(2)} s`);
   assert.equal(response.status, 200);

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { checkResolution, lookUpTrace, type StoredExemplar, type TraceStore } from '../scripts/doctor.ts';
+import { checkResolution, lookUpTrace, type Resolution, type StoredExemplar, type TraceStore } from '../scripts/doctor.ts';
 import type { Sample } from '../scripts/load.ts';
 import { resolvedCompose, type ResolvedCompose } from '../harness/compose.ts';
 import { readProjectFile, ROOT } from '../harness/root.ts';
@@ -153,6 +153,10 @@ export async function runLoadScript(logName: string, args: readonly string[]): P
 
 export const traceFound = async (traceId: string): Promise<boolean> => (await lookUpTrace(traceStore, traceId, 5000)) === 'found';
 
+/** Every exemplar's trace looked up in the trace store with the doctor's code, none left pending or unsampled. */
+export const resolveExemplars = (exemplars: readonly StoredExemplar[]): Promise<Resolution> =>
+  checkResolution(exemplars, traceStore, { pendingSeconds: 0, bounds: { max: 10_000, concurrency: 8, timeoutMs: 5000 } });
+
 interface StoredSpan {
   readonly spanID: string;
   readonly operationName: string;
@@ -170,16 +174,11 @@ export async function storedSpans(traceId: string): Promise<StoredSpan[]> {
 
 export const tagOf = (span: StoredSpan, key: string): unknown => span.tags.find((tag) => tag.key === key)?.value;
 
-/** Whether the service marked the trace as one an exemplar points at (its server span's `exemplar` attribute). */
-async function isExemplarMarked(traceId: string): Promise<boolean> {
-  return (await storedSpans(traceId)).some((span) => tagOf(span, 'exemplar') === true);
-}
-
 // ---------------------------------------------------------------------------------------------- checks
 
 /** Every exemplar's trace looked up by ID with the doctor's code; the run waited past the tail-sampling decision. */
 export async function exemplarsResolve(exemplars: readonly StoredExemplar[]): Promise<Outcome & { checked: number; resolvedPercent: number }> {
-  const resolution = await checkResolution(exemplars, traceStore, { pendingSeconds: 0, bounds: { max: 10_000, concurrency: 8, timeoutMs: 5000 } });
+  const resolution = await resolveExemplars(exemplars);
   return {
     passed: resolution.checked > 0 && resolution.result.verdict === 'pass',
     message: `exemplar traces: ${resolution.result.summary}`,
@@ -191,9 +190,11 @@ export async function exemplarsResolve(exemplars: readonly StoredExemplar[]): Pr
 /** Ordinary requests (fast, successful) whose trace the Collector kept: about its 10%. */
 export async function ordinaryTracesKept(samples: readonly Sample[]): Promise<Outcome & { keptPercent: number }> {
   const ordinary = samples.filter((sample) => sample.status === 200 && sample.seconds < SLOW_SECONDS && sample.traceId !== undefined);
-  const kept = (await Promise.all(ordinary.map(async (sample) => ((await traceFound(sample.traceId!)) ? sample : undefined)))).filter((s) => s !== undefined);
-  // Exemplar-marked ones are always kept, so they are left out of the share.
-  const marked = (await Promise.all(kept.map((sample) => isExemplarMarked(sample.traceId!)))).filter(Boolean).length;
+  // One lookup per trace: any span means it was kept; a span with `exemplar` means the service marked it, and the
+  // Collector keeps those always, so they are left out of the share.
+  const stored = await Promise.all(ordinary.map((sample) => storedSpans(sample.traceId!)));
+  const kept = stored.filter((spans) => spans.length > 0);
+  const marked = kept.filter((spans) => spans.some((span) => tagOf(span, 'exemplar') === true)).length;
   const share = (kept.length - marked) / Math.max(1, ordinary.length - marked);
   return {
     passed: ordinary.length - marked >= 300 && share >= 0.05 && share <= 0.16,

@@ -30,6 +30,16 @@ export class FaultSwitchClient {
     return this.call('DELETE');
   }
 
+  /** Runs `work` with `fault` in force, and ends the fault whatever `work` does. */
+  async during<T>(fault: FaultRequest, work: () => Promise<T>): Promise<T> {
+    await this.set(fault);
+    try {
+      return await work();
+    } finally {
+      await this.clear();
+    }
+  }
+
   /** The fault in force, as the service describes it. */
   state(): Promise<unknown> {
     return this.call('GET');
