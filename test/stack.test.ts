@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { buildDashboard, DASHBOARD_FILE } from '../scripts/dashboard.ts';
 import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
 import { envFileWith, resolvedCompose } from '../harness/compose.ts';
 import { peerDir } from '../harness/peers.ts';
@@ -16,6 +15,18 @@ import { readProjectFile, ROOT } from '../harness/root.ts';
 
 /** The stack's own config files (not docker-compose.yml: its services are read as Compose resolves them, below). */
 const yamlOf = (path: string) => parse(readProjectFile(path)) as Record<string, any>;
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/**
+ * A duration in milliseconds: Go's and Prometheus's (`1m30s`, `2s`, `2d`) and Grafana's intervals (`10m`, `-10m`,
+ * as rangeUtil.intervalToMs reads them).
+ */
+function durationMs(duration: string): number {
+  const sign = duration.startsWith('-') ? -1 : 1;
+  const parts = [...duration.replace(/^-/, '').matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)];
+  assert.ok(parts.length > 0 && parts.map(([part]) => part).join('') === duration.replace(/^-/, ''), `not a duration: ${duration}`);
+  return sign * parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * MS_PER_UNIT[unit!]!, 0);
+}
 
 /** The stack as `docker compose up` would run it with .env.example as .env, every profile included. */
 const compose = resolvedCompose();
@@ -161,10 +172,28 @@ describe('Tempo file (Tempo cannot be built here: checked against the keys of gr
   });
 });
 
+interface TraceQuery {
+  timeShiftEnabled?: boolean;
+  spanStartTimeShift?: string;
+  spanEndTimeShift?: string;
+}
+
+
+/**
+ * The time range a trace-ID lookup (a click on an exemplar dot) asks Tempo for, as the Tempo datasource plugin
+ * computes it from the range Explore opens with, the dashboard's (grafana/grafana-tempo-datasource, src/datasource.ts,
+ * TempoDatasource.makeTraceIdRequest): with traceQuery.timeShiftEnabled, the range's start minus spanStartTimeShift
+ * to its end plus spanEndTimeShift (each '30m' when empty); without it, all time (its backend, pkg/tempo/trace.go,
+ * then sends no start or end).
+ */
+function traceLookupWindow(traceQuery: TraceQuery | undefined, range: { from: number; to: number }): { from: number; to: number } {
+  if (traceQuery?.timeShiftEnabled !== true) return { from: -Infinity, to: Infinity };
+  return { from: range.from - durationMs(traceQuery.spanStartTimeShift || '30m'), to: range.to + durationMs(traceQuery.spanEndTimeShift || '30m') };
+}
+
 describe('Grafana files (Grafana cannot be had here: checked against each other and the service)', () => {
   const datasources = yamlOf('grafana/provisioning/datasources/datasources.yaml').datasources as { uid: string; type: string; jsonData: Record<string, any> }[];
   const uids = new Map(datasources.map((datasource) => [datasource.uid, datasource.type]));
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as ReturnType<typeof buildDashboard>;
 
   it('links exemplars with the label the service emits to the Tempo datasource', () => {
     const prometheus = datasources.find((datasource) => datasource.type === 'prometheus')!;
@@ -174,20 +203,32 @@ describe('Grafana files (Grafana cannot be had here: checked against each other 
     assert.ok(destination, `a destination for the label ${EXEMPLAR_TRACE_ID_LABEL}`);
     assert.equal(uids.get(destination.datasourceUid), 'tempo');
   });
-  it('also links Tempo span-metric exemplars (label traceID)', () => {
-    const prometheus = datasources.find((datasource) => datasource.type === 'prometheus')!;
-    assert.ok((prometheus.jsonData.exemplarTraceIdDestinations as { name: string }[]).some((entry) => entry.name === 'traceID'));
-  });
-  it('points the Tempo datasource at Prometheus for traces-to-metrics and the service map', () => {
+  // The service map's and the exemplar labels' datasources, and the dashboard itself: test/dashboard.test.ts.
+  it('points the Tempo datasource at Prometheus for traces-to-metrics, with the node graph on', () => {
     const tempo = datasources.find((datasource) => datasource.type === 'tempo')!;
     assert.equal(uids.get(tempo.jsonData.tracesToMetrics.datasourceUid), 'prometheus');
-    assert.equal(uids.get(tempo.jsonData.serviceMap.datasourceUid), 'prometheus');
     assert.equal(tempo.jsonData.nodeGraph.enabled, true);
   });
-  // The dashboard's own checks are in test/dashboard.test.ts.
-  it('opens on the last 15 minutes, refreshing every 5 s, and is the home dashboard', () => {
-    assert.deepEqual(dashboard.time, { from: 'now-15m', to: 'now' });
-    assert.equal(dashboard.refresh, '5s');
+  it("widens a trace lookup around the dashboard's range to hold every dot's trace, as the Tempo plugin reads the shifts", () => {
+    const traceQuery = datasources.find((datasource) => datasource.type === 'tempo')!.jsonData.traceQuery as TraceQuery;
+    // The sign, as the plugin's own test reads it (src/datasource.test.ts, "should include time shift when querying
+    // for traceID"): shifts of 2m and 4m on 16:00-16:15 ask Tempo for 15:58-16:19.
+    const at = (hours: number, minutes: number) => Date.UTC(2022, 8, 13, hours, minutes);
+    assert.deepEqual(traceLookupWindow({ timeShiftEnabled: true, spanStartTimeShift: '2m', spanEndTimeShift: '4m' }, { from: at(16, 0), to: at(16, 15) }), { from: at(15, 58), to: at(16, 19) });
+    // A dot is drawn at its exemplar's time, when its request ended; its trace began up to the request's duration
+    // earlier: under two minutes here (the fault switch adds at most 60 s, src/http/routes/admin.ts).
+    const slowestRequestMs = 2 * 60_000;
+    const now = Date.UTC(2026, 11, 4, 12, 0);
+    for (const rangeMinutes of [15, 6 * 60, 24 * 60]) {
+      const range = { from: now - rangeMinutes * 60_000, to: now };
+      const lookup = traceLookupWindow(traceQuery, range);
+      for (const dot of [range.from, range.to]) {
+        const trace = { from: dot - slowestRequestMs, to: dot };
+        assert.ok(lookup.from <= trace.from && trace.to <= lookup.to, `${rangeMinutes}-minute range, dot ${(dot - range.from) / 60_000} min in: lookup ${(lookup.from - range.from) / 60_000}..${(lookup.to - range.from) / 60_000} min misses its trace`);
+      }
+    }
+  });
+  it('makes the dashboard the home page, and takes the admin password from .env only', () => {
     assert.equal(compose.services.grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, '/var/lib/grafana/dashboards/latency.json');
     assert.equal(withUserEnv.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD, USER_SETTINGS.GRAFANA_ADMIN_PASSWORD, 'admin password from .env');
     assert.equal(withoutEnv.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD, '', 'and none written in the file');
