@@ -59,6 +59,8 @@ export interface ResolvedService {
   readonly restart?: string;
   readonly cap_drop?: string[];
   readonly security_opt?: string[];
+  /** A Go duration such as `25s`; absent, Docker's default of 10 s. */
+  readonly stop_grace_period?: string;
 }
 
 export interface ResolvedCompose {

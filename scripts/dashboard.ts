@@ -82,14 +82,23 @@ function promQuery(refId: string, expr: string, legendFormat: string, exemplar: 
   return new prometheus.DataqueryBuilder().refId(refId).datasource(PROMETHEUS).expr(expr).legendFormat(legendFormat).exemplar(exemplar).range();
 }
 
-/** p50, p95 and p99 of the request duration, each with exemplars: the dots above the p99 line are the spikes. */
+/**
+ * p50, p95 and p99 of the request duration, exemplars asked for once. Prometheus answers an exemplar query with the
+ * exemplars of every series the expression selects, the same buckets for all three quantiles, and
+ * @grafana/prometheus 13.2.3 runs every one asked for (datasource.ts, shouldRunExemplarQuery): three would draw each
+ * dot three times. Asked by the first query, because once a query editor has loaded the histogram names, that
+ * function skips the exemplar query of a target whose earlier visible targets read the same histogram.
+ * A bucket exemplar's value is its request's duration, in seconds like the quantiles: each dot sits at its request's
+ * latency, the slow ones above the p99 line. Failed requests are observed here too, so their traces are one click
+ * away as well.
+ */
 function latencyQueries(selector: string, by: string): prometheus.DataqueryBuilder[] {
   return (['0.50', '0.95', '0.99'] as const).map((quantile, index) =>
     promQuery(
       String.fromCharCode(65 + index),
       `histogram_quantile(${quantile}, sum by (${by}) (rate(http_request_duration_seconds_bucket{${selector}}[$__rate_interval])))`,
       `p${Number(quantile) * 100}${by === 'le' ? '' : ' {{route}}'}`,
-      true,
+      index === 0,
     ),
   );
 }
@@ -112,15 +121,16 @@ function timeseriesPanel(id: number, title: string, description: string, unit: s
 }
 
 const INTRO = [
-  '**The dots are exemplars**: single requests stored beside the metric with their trace ID. Hover a dot above the p99 line and choose **View trace in Tempo** to see where that request spent its time.',
+  '**The dots are exemplars**: single requests stored beside the metric with their trace ID, drawn at their own duration on the latency panels (failed requests too). Hover a dot above the p99 line and choose **View trace in Tempo** to see where that request spent its time. The rate panels have no dots: a rate has no single request behind it.',
   '**Shaded regions explain spikes**: red while the fault switch is on (`fault_injection_active`), orange while the `HighP99Latency` alert fires. Make a spike with `make load` (with `ADMIN_TOKEN` set its spike turns the fault switch on) or `POST /admin/faults`.',
-  `**Traces without a dot**: the links at the top search Tempo for this service or for requests slower than ${SLOW}; each per-route latency series links to that route's slow traces.`,
+  `**Traces without a dot**: the links at the top search Tempo for this service or for requests slower than ${SLOW}; each per-route latency series links to that route's slow traces, each error series to its failed requests.`,
 ].join('\n\n');
 
 export function buildDashboard() {
   const slowTraces = (title: string, ...conditions: string[]) => link(title, exploreTraceQl(traceQl(...conditions, `duration > ${SLOW}`)));
   const routeLabel = variable('__field.labels.route', VariableFormatID.PercentEncode);
   const spanNameLabel = variable('__field.labels.span_name', VariableFormatID.PercentEncode);
+  const errorTypeLabel = variable('__field.labels.error_type', VariableFormatID.PercentEncode);
 
   return new dashboard.DashboardBuilder('Exemplar demo: latency')
     .uid('exemplar-demo-latency')
@@ -197,14 +207,18 @@ export function buildDashboard() {
         .dataLinks([link(`Traces of this route slower than ${SLOW} in Tempo`, exploreTraceQl(traceQl(`span.http.route="${routeLabel}"`, `duration > ${SLOW}`)))]),
     )
     .withPanel(
-      timeseriesPanel(ID.rate, 'Request rate by route', 'Requests per second from http_requests_total; dots are exemplars.', 'reqps', { x: 0, y: 19, w: 8, h: 6 }).targets([
-        promQuery('A', `sum by (route) (rate(http_requests_total{${JOB}}[$__rate_interval]))`, '{{route}}', true),
+      // No exemplars on a rate: a counter's exemplar carries the counter's running total (@prometheus-io/client
+      // 0.16), far above any per-second axis, where Grafana would pin every dot to the top edge.
+      timeseriesPanel(ID.rate, 'Request rate by route', 'Requests per second from http_requests_total; the requests themselves are the dots of the latency panels.', 'reqps', { x: 0, y: 19, w: 8, h: 6 }).targets([
+        promQuery('A', `sum by (route) (rate(http_requests_total{${JOB}}[$__rate_interval]))`, '{{route}}', false),
       ]),
     )
     .withPanel(
-      timeseriesPanel(ID.errors, 'Server errors by route and type (dots are exemplars)', 'Responses of 5xx per second from http_errors_total, by error type; a dot opens the failed request\'s trace.', 'reqps', { x: 8, y: 19, w: 8, h: 6 }).targets([
-        promQuery('A', `sum by (route, error_type) (rate(http_errors_total{${JOB}}[$__rate_interval]))`, '{{route}} {{error_type}}', true),
-      ]),
+      // No exemplars, for the reason given at the request rate; a failed request's duration is observed on the
+      // histogram too, so its dot is on the latency panels, and each series here links to its failed traces.
+      timeseriesPanel(ID.errors, 'Server errors by route and type', 'Responses of 5xx per second from http_errors_total, by error type; a series links to those failed requests in Tempo.', 'reqps', { x: 8, y: 19, w: 8, h: 6 })
+        .targets([promQuery('A', `sum by (route, error_type) (rate(http_errors_total{${JOB}}[$__rate_interval]))`, '{{route}} {{error_type}}', false)])
+        .dataLinks([link('Failed requests of this route and type in Tempo', exploreTraceQl(traceQl(`span.http.route="${routeLabel}"`, `span.error.type="${errorTypeLabel}"`)))]),
     )
     .withPanel(
       timeseriesPanel(ID.slowShare, 'Share of requests slower than 1 s', 'A ratio of two histogram series, so no exemplars: a share has no single request behind it.', 'percentunit', { x: 16, y: 19, w: 8, h: 6 }).targets([

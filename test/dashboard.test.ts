@@ -14,11 +14,15 @@ import type * as sdkNodeGraph from '@grafana/grafana-foundation-sdk/nodegraph';
 import type * as sdkText from '@grafana/grafana-foundation-sdk/text';
 import type * as sdkTimeSeries from '@grafana/grafana-foundation-sdk/timeseries';
 import { parser as traceQlParser } from '@grafana/lezer-traceql';
+import { SpanKind } from '@opentelemetry/api';
 import { parse } from 'yaml';
 import { DASHBOARD_FILE, allPanels, buildDashboard, prometheusTargets, renderDashboard, type BuiltPanels } from '../scripts/dashboard.ts';
 import { Prometheus } from '../harness/prometheus.ts';
 import { readProjectFile } from '../harness/root.ts';
 import { substituteDashboardVariables } from '../harness/promql.ts';
+import { scrape, testApp } from '../harness/app.ts';
+import { FaultSwitch } from '../src/domain/faults.ts';
+import { USERS_PATH } from '../src/http/routes/paths.ts';
 
 // ---------------------------------------------------------------------------------------------- Grafana's schema
 
@@ -34,21 +38,20 @@ type Json<T> = T extends string
         : T extends readonly (infer U)[]
           ? Json<U>[]
           : { [K in keyof T]: Json<T[K]> };
-/** Compiles only if every A (what the SDK builds) is a B (what Grafana 13.2.3 reads). */
+/** `true` if every A (what the SDK builds) is a B (what Grafana 13.2.3 reads), else `false`. */
 type Fits<A, B> = Json<A> extends Json<B> ? true : false;
 /**
  * The SDK (0.0.21) and Grafana 13.2.3 disagree in two declared types this dashboard never sets: `gnetId` (the SDK
  * says string, Grafana number) and an annotation's `target` (the SDK allows a query without refId). Everything else
- * the SDK can build is a Grafana 13.2.3 dashboard and panel configuration: `npm run check` fails here if not.
+ * the SDK can build is a Grafana 13.2.3 dashboard and panel configuration. Checked by tsc, not at run time:
+ * `npm run check` fails on this statement if one of them is `false`.
  */
 type SdkDashboard = Omit<sdkDashboard.Dashboard, 'gnetId' | 'annotations'> & { annotations?: { list?: Omit<sdkDashboard.AnnotationQuery, 'target'>[] } };
-const SCHEMA_FITS: [
-  Fits<SdkDashboard, GrafanaDashboard>,
-  Fits<sdkText.Options, TextOptions>,
-  Fits<sdkNodeGraph.Options, NodeGraphOptions>,
-  Fits<sdkTimeSeries.Options, TimeSeriesOptions>,
-  Fits<sdkTimeSeries.FieldConfig, TimeSeriesFieldConfig>,
-] = [true, true, true, true, true];
+true satisfies Fits<SdkDashboard, GrafanaDashboard> &
+  Fits<sdkText.Options, TextOptions> &
+  Fits<sdkNodeGraph.Options, NodeGraphOptions> &
+  Fits<sdkTimeSeries.Options, TimeSeriesOptions> &
+  Fits<sdkTimeSeries.FieldConfig, TimeSeriesFieldConfig>;
 
 // ---------------------------------------------------------------------------------------------- Tempo's names
 
@@ -158,6 +161,52 @@ function selectors(ast: unknown): Selectors {
   return found;
 }
 
+/** The nodes of Prometheus's syntax tree the exemplar rule reads (web/api/v1/translate_ast.go at v3.16.0). */
+interface PromQlNode {
+  type: string;
+  name?: string;
+  op?: string;
+  func?: { name: string };
+  args?: PromQlNode[];
+  expr?: PromQlNode;
+  lhs?: PromQlNode;
+  rhs?: PromQlNode;
+}
+const children = (node: PromQlNode) => [node.expr, node.lhs, node.rhs, ...(node.args ?? [])].filter((child) => child !== undefined && child !== null);
+
+/** The first rate, irate or increase of a counter (a `_total` series) in the tree, as `rate(name)`. */
+function rateOfCounter(node: PromQlNode): string | undefined {
+  const counter = node.args?.[0]?.name;
+  if (node.type === 'call' && ['rate', 'irate', 'increase'].includes(node.func!.name) && counter?.endsWith('_total') === true) return `${node.func!.name}(${counter})`;
+  return children(node).map(rateOfCounter).find((found) => found !== undefined);
+}
+
+/** The unit a metric's name states (Prometheus's naming convention), in Grafana's unit ids. */
+const UNIT_IN_NAME: Readonly<Record<string, string>> = { seconds: 's', milliseconds: 'ms' };
+
+/**
+ * Why the exemplars of a query would not lie on its panel's axis, or undefined when they do. Grafana draws an
+ * exemplar at its own value and pins one above the axis to the top edge. A bucket exemplar's value is a single
+ * observation, in the unit of a histogram_quantile over that histogram; a counter's exemplar carries the counter's
+ * running total (@prometheus-io/client 0.16), which no rate or increase of it plots; a ratio or any other
+ * expression has no single observation behind it.
+ */
+function exemplarsOffAxis(tree: PromQlNode, panelUnit: string | undefined): string | undefined {
+  let root = tree;
+  while (root.type === 'parenExpr') root = root.expr!;
+  if (root.type === 'call' && root.func!.name === 'histogram_quantile') {
+    for (const metric of selectors(root.args![1]).metrics) {
+      if (!metric.endsWith('_bucket')) return `histogram_quantile over ${metric}, not a histogram's buckets`;
+      const unit = UNIT_IN_NAME[/_([a-z]+)_bucket$/.exec(metric)?.[1] ?? ''];
+      if (unit !== undefined && unit !== panelUnit) return `${metric} observes ${unit}, the panel's axis is ${panelUnit}`;
+    }
+    return undefined;
+  }
+  const counted = rateOfCounter(root);
+  if (counted !== undefined) return `${counted}: its exemplars carry the counter's running total`;
+  return `a ${root.type} (${root.op ?? root.func?.name ?? root.name}) has no single observation behind it`;
+}
+
 // ---------------------------------------------------------------------------------------------- the files
 
 const committed = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as ReturnType<typeof buildDashboard>;
@@ -169,7 +218,13 @@ const annotations = committed.annotations?.list ?? [];
 
 /** Every `${...}` Grafana fills in when a link is clicked, replaced by a value it could take. */
 function clicked(url: string): URL {
-  const values: Record<string, string> = { __from: '1767225600000', __to: '1767226500000', '__field.labels.route:percentencode': '%2Fapi%2Fusers', '__field.labels.span_name:percentencode': 'checkPaymentStatus' };
+  const values: Record<string, string> = {
+    __from: '1767225600000',
+    __to: '1767226500000',
+    '__field.labels.route:percentencode': '%2Fapi%2Fusers',
+    '__field.labels.span_name:percentencode': 'checkPaymentStatus',
+    '__field.labels.error_type:percentencode': 'InjectedFaultError',
+  };
   const filled = url.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
     assert.ok(name in values, `a link uses \${${name}}, which this test does not know`);
     return values[name]!;
@@ -193,12 +248,25 @@ function explorePane(url: string): [string, ExplorePane] {
 
 const dataLinks = (panel: (typeof panels)[number]) => ('fieldConfig' in panel ? (panel.fieldConfig?.defaults.links ?? []) : []);
 
+/**
+ * The service in-process with the fault switch on for /api/users, failing every request there: one request, its
+ * server span's attributes and the /metrics text scraped after it (fault_injection_active and http_errors_total).
+ */
+async function requestFailedByTheFaultSwitch(): Promise<{ attributes: Readonly<Record<string, unknown>>; exposition: string }> {
+  const faults = new FaultSwitch();
+  faults.set({ route: USERS_PATH, slowProbability: 0, addedLatencyMs: 0, errorProbability: 1, durationSeconds: 60 });
+  const { app, exporter } = testApp({ faults });
+  assert.equal((await app.request(USERS_PATH)).status, 500);
+  const server = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER)!;
+  return { attributes: server.attributes, exposition: await scrape(app) };
+}
+
 describe('dashboard: generated from typed code', () => {
   it('commits the dashboard JSON its typed code generates', () => {
     assert.equal(readFileSync(DASHBOARD_FILE, 'utf8'), renderDashboard(), 'run node scripts/dashboard.ts');
   });
-  it("matches Grafana 13.2.3's schema: types at compile time, the schema version at run time", () => {
-    assert.deepEqual(SCHEMA_FITS, [true, true, true, true, true]);
+  // Its types are Grafana 13.2.3's at compile time (the `satisfies` above, checked by tsc); at run time, the version.
+  it("carries Grafana 13.2.3's dashboard schema version", () => {
     assert.equal(committed.schemaVersion, defaultDashboard.schemaVersion);
   });
   it('uses panel types Grafana 13 has, and keys its Prometheus plugin reads', () => {
@@ -272,9 +340,11 @@ describe('dashboard: datasources', () => {
 
 // One real Prometheus (its API parses PromQL; nothing is scraped) for the checks that need its parser.
 let prometheus: Prometheus | undefined;
+async function prometheusTree(promql: string): Promise<PromQlNode> {
+  return (await prometheus!.parse(substituteDashboardVariables(promql)).catch((error: unknown) => assert.fail(`PromQL does not parse: ${promql}: ${(error as Error).message}`))) as PromQlNode;
+}
 async function prometheusSelectors(promql: string): Promise<Selectors> {
-  const tree = await prometheus!.parse(substituteDashboardVariables(promql)).catch((error: unknown) => assert.fail(`PromQL does not parse: ${promql}: ${(error as Error).message}`));
-  return selectors(tree);
+  return selectors(await prometheusTree(promql));
 }
 
 describe("dashboard: every PromQL expression, with Prometheus's parser; exemplars", () => {
@@ -283,15 +353,42 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
   });
   after(() => prometheus?.stop());
 
-  it('turns exemplars on for every target drawn from an exemplar-bearing series (ratios have none)', async () => {
-    let bearing = 0;
-    for (const target of targets) {
-      const found = await prometheusSelectors(target.expr);
-      if (found.binary || ![...found.metrics].some((metric) => EXEMPLAR_METRICS.has(metric))) continue;
-      bearing += 1;
-      assert.equal(target.query.exemplar, true, target.expr);
+  it('asks for exemplars on one query of a panel, one whose axis holds their values, wherever there is one', async () => {
+    const panelsWithDots: number[] = [];
+    for (const panel of panels.filter((candidate) => candidate.type !== 'row')) {
+      const unit = 'fieldConfig' in panel ? panel.fieldConfig?.defaults.unit : undefined;
+      const panelTargets = prometheusTargets({ panels: [panel] });
+      const asking = panelTargets.filter((target) => target.query.exemplar === true);
+      // @grafana/prometheus 13.2.3 runs every exemplar query of a panel (scripts/dashboard.ts, latencyQueries):
+      // a second one draws every dot a second time.
+      assert.ok(asking.length <= 1, `${panel.title}: ${asking.length} queries ask for exemplars`);
+      const metricsRead = new Set<string>();
+      for (const target of panelTargets) {
+        const tree = await prometheusTree(target.expr);
+        const { metrics } = selectors(tree);
+        const offAxis = exemplarsOffAxis(tree, unit);
+        if (target.query.exemplar === true) {
+          assert.equal(offAxis, undefined, `${panel.title}: exemplars on ${target.expr}: ${offAxis}`);
+          // Once the histogram names are loaded, shouldRunExemplarQuery skips it if an earlier query reads them.
+          assert.ok(![...metrics].some((metric) => metricsRead.has(metric)), `${panel.title}: an earlier query reads ${target.expr}'s series`);
+        }
+        if (offAxis === undefined && [...metrics].some((metric) => EXEMPLAR_METRICS.has(metric))) assert.equal(asking.length, 1, `${panel.title} could show its exemplars on ${target.expr}`);
+        for (const metric of metrics) metricsRead.add(metric);
+      }
+      if (asking.length === 1) panelsWithDots.push(panel.id!);
     }
-    assert.ok(bearing >= 9, `${bearing} exemplar-bearing targets`);
+    // The two latency panels and the span-metrics panel.
+    assert.equal(panelsWithDots.length, 3, `panels with dots: ${panelsWithDots}`);
+  });
+  it('finds exemplars off the axis over a rate or increase of a counter, a ratio, or another unit', async () => {
+    const refused: [string, string, RegExp][] = [
+      ['sum by (route) (rate(http_requests_total[1m]))', 'reqps', /^rate\(http_requests_total\): its exemplars carry the counter's running total$/],
+      ['sum(increase(http_errors_total[5m]))', 'short', /^increase\(http_errors_total\)/],
+      ['1 - sum(rate(http_request_duration_seconds_bucket{le="1.0"}[1m])) / sum(rate(http_request_duration_seconds_count[1m]))', 'percentunit', /^a binaryExpr \(-\)/],
+      ['histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))', 'ms', /observes s, the panel's axis is ms$/],
+    ];
+    for (const [expr, unit, reason] of refused) assert.match(exemplarsOffAxis(await prometheusTree(expr), unit) ?? 'on the axis', reason, expr);
+    assert.equal(exemplarsOffAxis(await prometheusTree('(histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[1m]))))'), 's'), undefined);
   });
   it('parses every target, annotation, variable and service-map expression', async () => {
     const variables = (committed.templating?.list ?? []).map((variable) => /^label_values\((.+), \w+\)$/.exec(String(variable.query))![1]!);
@@ -317,7 +414,8 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
   it('draws the fault switch and the HighP99Latency alert, on the latency panels, with 5 s steps', async () => {
     const [fault, alert] = annotations;
     assert.deepEqual((await prometheusSelectors(fault!.expr!)).metrics, new Set(['fault_injection_active']));
-    assert.match(readProjectFile('src/domain/faults.ts'), /gauge\('fault_injection_active'/);
+    // The series the service shows while the switch is on, with the route the title names.
+    assert.match((await requestFailedByTheFaultSwitch()).exposition, /^fault_injection_active\{route="\/api\/users"\} 1$/m);
     const rules = (parse(readProjectFile('prometheus/rules.yml')) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups.flatMap((group) => group.rules);
     const rule = rules.find((candidate) => alert!.expr!.includes(`alertname="${candidate.alert}"`))!;
     assert.equal(rule.alert, 'HighP99Latency');
@@ -376,12 +474,21 @@ describe('dashboard: links to Tempo search in Explore', () => {
       assert.equal(errors, 0, pane.queries[0]!.query);
     }
   });
-  it("links each latency series to its route's, or its span's, slow traces", () => {
+  it("links each latency series to its route's, or its span's, slow traces, and each error series to its failed ones", () => {
     const byTitle = new Map(panels.map((panel) => [panel.title, dataLinks(panel).map((link) => explorePane(link.url!)[1].queries[0]!.query)]));
     assert.deepEqual(byTitle.get('Latency of $route'), ['{resource.service.name="exemplar-demo" && span.http.route="/api/users" && duration > 500ms}']);
     assert.deepEqual(byTitle.get('p99 by span name (Tempo span metrics)'), ['{resource.service.name="exemplar-demo" && name="checkPaymentStatus" && duration > 500ms}']);
-    // The attribute the route is read from is the one the service's server spans carry.
-    assert.match(readProjectFile('src/http/middleware/telemetry.ts'), /\[ATTR_HTTP_ROUTE\]: route/);
+    assert.deepEqual(byTitle.get('Server errors by route and type'), ['{resource.service.name="exemplar-demo" && span.http.route="/api/users" && span.error.type="InjectedFaultError"}']);
+  });
+  it("searches the span attributes that hold, on the request's server span, the values of the labels it fills in", async () => {
+    const { attributes, exposition } = await requestFailedByTheFaultSwitch();
+    const errorSeries = /^http_errors_total\{([^}]*)\}/m.exec(exposition)![1]!;
+    const searched = panels.flatMap((panel) => dataLinks(panel)).flatMap((link) => [...decodeURIComponent(link.url!).matchAll(/span\.([\w.]+)=\\"\$\{__field\.labels\.(\w+)/g)]);
+    assert.ok(searched.length >= 3, `${searched.length} span attributes searched`);
+    for (const [, attribute, label] of searched) {
+      const value = new RegExp(`${label}="([^"]+)"`).exec(errorSeries)?.[1];
+      assert.equal(attributes[attribute!], value, `span.${attribute} against the label ${label} of ${errorSeries}`);
+    }
   });
   it('draws the service map from Tempo, which reads the service graph from the provisioned Prometheus', () => {
     const map = panels.find((panel) => panel.type === 'nodeGraph')!;

@@ -4,18 +4,30 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { buildDashboard, DASHBOARD_FILE } from '../scripts/dashboard.ts';
+import { loadConfig } from '../src/config.ts';
 import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
-import { envFileWith, resolvedCompose } from '../harness/compose.ts';
+import { envFileWith, type ResolvedService, resolvedCompose } from '../harness/compose.ts';
 import { peerDir } from '../harness/peers.ts';
-import { prometheusDir } from '../harness/prometheus.ts';
+import { Prometheus, prometheusDir } from '../harness/prometheus.ts';
 import { readProjectFile, ROOT } from '../harness/root.ts';
 
 /** The stack's own config files (not docker-compose.yml: its services are read as Compose resolves them, below). */
 const yamlOf = (path: string) => parse(readProjectFile(path)) as Record<string, any>;
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/**
+ * A duration in milliseconds: Go's and Prometheus's (`1m30s`, `2s`, `2d`) and Grafana's intervals (`10m`, `-10m`,
+ * as rangeUtil.intervalToMs reads them).
+ */
+function durationMs(duration: string): number {
+  const sign = duration.startsWith('-') ? -1 : 1;
+  const parts = [...duration.replace(/^-/, '').matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)];
+  assert.ok(parts.length > 0 && parts.map(([part]) => part).join('') === duration.replace(/^-/, ''), `not a duration: ${duration}`);
+  return sign * parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * MS_PER_UNIT[unit!]!, 0);
+}
 
 /** The stack as `docker compose up` would run it with .env.example as .env, every profile included. */
 const compose = resolvedCompose();
@@ -107,6 +119,23 @@ describe('Prometheus files (real promtool)', () => {
     assert.ok(flags.includes('--enable-feature=exemplar-storage'));
     assert.ok(flags.includes('--web.enable-remote-write-receiver'));
   });
+  it('keeps retention in the config files, not in the flag Prometheus 3.16 deprecates', () => {
+    const prometheuses = services.filter(([, service]) => service.image.startsWith('prom/prometheus:'));
+    assert.equal(prometheuses.length, 2);
+    for (const [name, service] of prometheuses) assert.ok(!service.command!.some((flag) => flag.startsWith('--storage.tsdb.retention')), name);
+    // scale.yml repeats prometheus.yml's storage block (test/scale.test.ts).
+    for (const file of ['prometheus/prometheus.yml', 'prometheus/longterm.yml']) assert.ok(durationMs(yamlOf(file).storage.tsdb.retention.time) > 0, file);
+  });
+  it("runs the real Prometheus with the committed storage block, which sets its retention", async () => {
+    // The test Prometheus reads prometheus.yml's storage block (harness/prometheus.ts), as Compose's does.
+    const prometheus = await Prometheus.start({ target: '127.0.0.1:9' });
+    try {
+      const runtime = await prometheus.get<{ storageRetention: string }>('/api/v1/status/runtimeinfo');
+      assert.equal(runtime.storageRetention, yamlOf('prometheus/prometheus.yml').storage.tsdb.retention.time);
+    } finally {
+      await prometheus.stop();
+    }
+  });
   it('has p50/p95/p99 recording rules per route and a p99 alert held for a minute', () => {
     const rules = (yamlOf('prometheus/rules.yml').groups as { rules: { record?: string; alert?: string; for?: string; expr: string }[] }[]).flatMap((group) => group.rules);
     for (const quantile of ['p50', 'p95', 'p99']) assert.ok(rules.some((rule) => rule.record === `route:http_request_duration_seconds:${quantile}`));
@@ -161,10 +190,28 @@ describe('Tempo file (Tempo cannot be built here: checked against the keys of gr
   });
 });
 
+interface TraceQuery {
+  timeShiftEnabled?: boolean;
+  spanStartTimeShift?: string;
+  spanEndTimeShift?: string;
+}
+
+
+/**
+ * The time range a trace-ID lookup (a click on an exemplar dot) asks Tempo for, as the Tempo datasource plugin
+ * computes it from the range Explore opens with, the dashboard's (grafana/grafana-tempo-datasource, src/datasource.ts,
+ * TempoDatasource.makeTraceIdRequest): with traceQuery.timeShiftEnabled, the range's start minus spanStartTimeShift
+ * to its end plus spanEndTimeShift (each '30m' when empty); without it, all time (its backend, pkg/tempo/trace.go,
+ * then sends no start or end).
+ */
+function traceLookupWindow(traceQuery: TraceQuery | undefined, range: { from: number; to: number }): { from: number; to: number } {
+  if (traceQuery?.timeShiftEnabled !== true) return { from: -Infinity, to: Infinity };
+  return { from: range.from - durationMs(traceQuery.spanStartTimeShift || '30m'), to: range.to + durationMs(traceQuery.spanEndTimeShift || '30m') };
+}
+
 describe('Grafana files (Grafana cannot be had here: checked against each other and the service)', () => {
   const datasources = yamlOf('grafana/provisioning/datasources/datasources.yaml').datasources as { uid: string; type: string; jsonData: Record<string, any> }[];
   const uids = new Map(datasources.map((datasource) => [datasource.uid, datasource.type]));
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as ReturnType<typeof buildDashboard>;
 
   it('links exemplars with the label the service emits to the Tempo datasource', () => {
     const prometheus = datasources.find((datasource) => datasource.type === 'prometheus')!;
@@ -174,23 +221,101 @@ describe('Grafana files (Grafana cannot be had here: checked against each other 
     assert.ok(destination, `a destination for the label ${EXEMPLAR_TRACE_ID_LABEL}`);
     assert.equal(uids.get(destination.datasourceUid), 'tempo');
   });
-  it('also links Tempo span-metric exemplars (label traceID)', () => {
-    const prometheus = datasources.find((datasource) => datasource.type === 'prometheus')!;
-    assert.ok((prometheus.jsonData.exemplarTraceIdDestinations as { name: string }[]).some((entry) => entry.name === 'traceID'));
-  });
-  it('points the Tempo datasource at Prometheus for traces-to-metrics and the service map', () => {
+  // The service map's and the exemplar labels' datasources, and the dashboard itself: test/dashboard.test.ts.
+  it('points the Tempo datasource at Prometheus for traces-to-metrics, with the node graph on', () => {
     const tempo = datasources.find((datasource) => datasource.type === 'tempo')!;
     assert.equal(uids.get(tempo.jsonData.tracesToMetrics.datasourceUid), 'prometheus');
-    assert.equal(uids.get(tempo.jsonData.serviceMap.datasourceUid), 'prometheus');
     assert.equal(tempo.jsonData.nodeGraph.enabled, true);
   });
-  // The dashboard's own checks are in test/dashboard.test.ts.
-  it('opens on the last 15 minutes, refreshing every 5 s, and is the home dashboard', () => {
-    assert.deepEqual(dashboard.time, { from: 'now-15m', to: 'now' });
-    assert.equal(dashboard.refresh, '5s');
+  it("widens a trace lookup around the dashboard's range to hold every dot's trace, as the Tempo plugin reads the shifts", () => {
+    const traceQuery = datasources.find((datasource) => datasource.type === 'tempo')!.jsonData.traceQuery as TraceQuery;
+    // The sign, as the plugin's own test reads it (src/datasource.test.ts, "should include time shift when querying
+    // for traceID"): shifts of 2m and 4m on 16:00-16:15 ask Tempo for 15:58-16:19.
+    const at = (hours: number, minutes: number) => Date.UTC(2022, 8, 13, hours, minutes);
+    assert.deepEqual(traceLookupWindow({ timeShiftEnabled: true, spanStartTimeShift: '2m', spanEndTimeShift: '4m' }, { from: at(16, 0), to: at(16, 15) }), { from: at(15, 58), to: at(16, 19) });
+    // A dot is drawn at its exemplar's time, when its request ended; its trace began up to the request's duration
+    // earlier: under two minutes here (the fault switch adds at most 60 s, src/http/routes/admin.ts).
+    const slowestRequestMs = 2 * 60_000;
+    const now = Date.UTC(2026, 11, 4, 12, 0);
+    for (const rangeMinutes of [15, 6 * 60, 24 * 60]) {
+      const range = { from: now - rangeMinutes * 60_000, to: now };
+      const lookup = traceLookupWindow(traceQuery, range);
+      for (const dot of [range.from, range.to]) {
+        const trace = { from: dot - slowestRequestMs, to: dot };
+        assert.ok(lookup.from <= trace.from && trace.to <= lookup.to, `${rangeMinutes}-minute range, dot ${(dot - range.from) / 60_000} min in: lookup ${(lookup.from - range.from) / 60_000}..${(lookup.to - range.from) / 60_000} min misses its trace`);
+      }
+    }
+  });
+  it('makes the dashboard the home page, and takes the admin password from .env only', () => {
     assert.equal(compose.services.grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, '/var/lib/grafana/dashboards/latency.json');
     assert.equal(withUserEnv.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD, USER_SETTINGS.GRAFANA_ADMIN_PASSWORD, 'admin password from .env');
     assert.equal(withoutEnv.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD, '', 'and none written in the file');
+  });
+});
+
+describe("stopping: each service's grace period covers its program's stop, or Docker kills it mid-way", () => {
+  /** The stack as Compose resolves it without and with the scale profile's switches (scale.env). */
+  const models = { single: compose, scale: resolvedCompose([join(ROOT, '.env.example'), join(ROOT, 'scale.env')]) };
+  /** How long after SIGTERM Docker sends SIGKILL: stop_grace_period, or Docker's default of 10 s. */
+  const gracePeriodMs = (service: ResolvedService) => durationMs(service.stop_grace_period ?? '10s');
+  const flag = (service: ResolvedService, name: string) => service.command?.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  /** Whether the Prometheus config file the service runs remote-writes. */
+  const remoteWrites = (service: ResolvedService) => yamlOf(`prometheus/${basename(flag(service, 'config.file')!)}`).remote_write !== undefined;
+
+  // Remote-write queues retry their last samples for up to --storage.remote.flush-deadline (1m by default,
+  // cmd/prometheus/main.go at v3.16.0); closing the TSDB after that is quick, its WAL already on disk.
+  const prometheusStopMs = (service: ResolvedService) => (remoteWrites(service) ? durationMs(flag(service, 'storage.remote.flush-deadline') ?? '1m') : 0) + 1_000;
+  // The batch processor sends its last batch, then each exporter's queue is flushed without retries, each export
+  // ending at the exporter's timeout (5 s by default: exporterhelper v0.161.0, internal/base_exporter.go Shutdown and
+  // generated_config.go). Compose stops the Collectors before Tempo, which they depend on, so it still answers.
+  // The Collector's exporters and batch processor, from every file its command names (mounted from the project).
+  const collectorStopMs = (service: ResolvedService) => {
+    const files = service.command!.filter((arg) => arg.startsWith('--config=') && arg !== '--config=/dev/null').map((arg) => arg.slice('--config='.length));
+    const configs = files.map((file) => parse(readFileSync(service.volumes!.find((mount) => mount.target === file)!.source!, 'utf8')) as Record<string, any>);
+    const exporters = configs.flatMap((config) => Object.values((config.exporters ?? {}) as Record<string, { timeout?: string; protocol?: { otlp?: { timeout?: string } } }>));
+    const exportMs = Math.max(...exporters.map((exporter) => durationMs(exporter.timeout ?? exporter.protocol?.otlp?.timeout ?? '5s')));
+    const batchMs = Math.max(0, ...configs.map((config) => durationMs(config.processors?.batch?.timeout ?? '0s')));
+    return batchMs + exportMs;
+  };
+  /** The longest each program takes from SIGTERM to its exit, from its own settings (the source of each beside it). */
+  const stopMs: Readonly<Record<string, (service: ResolvedService) => number>> = {
+    // src/main.ts shutdown: in-flight requests get up to shutdownTimeoutMs, then the SDK flushes the queued spans in
+    // exports that each end at the OTLP timeout (OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default: otlp-exporter-base's
+    // configuration/shared-configuration; its retries stay within that deadline, retrying-transport).
+    app: (service) => {
+      const environment = Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, value ?? undefined]));
+      return loadConfig(environment).shutdownTimeoutMs + Number(environment.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000);
+    },
+    // The backend worker waits this long for its current job (modules/backendworker/config.go at v3.0.3); the rest
+    // of Tempo's stop took about 3 s in the run on tempo.yaml (2 s there: stopped in about 5 s).
+    tempo: () => durationMs(yamlOf('tempo/tempo.yaml').backend_worker?.finish_on_shutdown_timeout ?? '30s') + 3_000,
+    prometheus: prometheusStopMs,
+    'prometheus-longterm': prometheusStopMs,
+    'otel-collector': collectorStopMs,
+    'otel-sampler-1': collectorStopMs,
+    'otel-sampler-2': collectorStopMs,
+    // No setting bounds Grafana's stop: it cancels its services and closes its SQLite database. An estimate, not a
+    // measurement (Grafana cannot run here).
+    grafana: () => 5_000,
+  };
+
+  it('knows the stop of every service that runs until stopped', () => {
+    const restarting = services.filter(([, service]) => service.restart === 'unless-stopped').map(([name]) => name);
+    assert.deepEqual(restarting.sort(), Object.keys(stopMs).sort());
+  });
+  for (const [name, stopOf] of Object.entries(stopMs)) {
+    it(`gives ${name} longer than its stop, with and without the scale profile`, () => {
+      for (const [profile, model] of Object.entries(models)) {
+        const service = model.services[name]!;
+        const [grace, stop] = [gracePeriodMs(service), stopOf(service)];
+        assert.ok(grace > stop, `${name} (${profile}): stop_grace_period ${grace / 1000} s, its stop up to ${stop / 1000} s`);
+      }
+    });
+  }
+  it('gives remote write at most 5 s to flush when Prometheus stops (the scale profile remote-writes)', () => {
+    const remoteWriting = Object.values(models).flatMap((model) => Object.values(model.services).filter((service) => service.image.startsWith('prom/prometheus:') && remoteWrites(service)));
+    assert.ok(remoteWriting.length > 0);
+    for (const service of remoteWriting) assert.ok(durationMs(flag(service, 'storage.remote.flush-deadline') ?? '1m') <= 5_000);
   });
 });
 
