@@ -51,7 +51,7 @@ describe('bad input', () => {
     assert.deepEqual(await response.json(), { error: 'not_found', path: '/no/such/route' });
   });
 
-  it('ignores malformed traceparent and baggage: a new trace, no attributes, no error', async () => {
+  it('ignores malformed traceparent and baggage: a new trace, no user or region attributes, no error', async () => {
     const malformed = [
       { traceparent: '00-zzzz-00f067aa0ba902b7-01' },
       { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' },
@@ -61,16 +61,39 @@ describe('bad input', () => {
       { baggage: '=;;,,region=%ZZ' },
       { baggage: `user_id=${'x'.repeat(9000)}` },
     ];
+    const traceIds: string[] = [];
     for (const headers of malformed) {
       const response = await fetch(`${service.baseUrl}/api/users`, { headers });
       assert.equal(response.status, 200, JSON.stringify(headers).slice(0, 80));
       await response.arrayBuffer();
+      traceIds.push(/00-([0-9a-f]{32})-/.exec(response.headers.get('server-timing') ?? '')![1]!);
     }
-    await receiver.waitFor((spans) => spans.filter((span) => span.kind === 2 && span.resource['service.name'] === 'bad-input-test').length >= malformed.length);
-    for (const span of receiver.serverSpans()) {
+    const spansOf = () => receiver.serverSpans().filter((span) => traceIds.includes(span.traceId));
+    await receiver.waitFor(() => spansOf().length === malformed.length);
+    for (const span of spansOf()) {
       assert.equal(span.parentSpanId, '', 'a malformed traceparent starts a new trace');
       assert.notEqual(span.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+      assert.deepEqual([span.attributes['user.id'], span.attributes['app.region']], [undefined, undefined], 'no attribute from malformed baggage');
     }
+  });
+
+  it('answers a method a route does not serve with 405, its Allow header and JSON, counted under the route template', async () => {
+    for (const [method, path] of [
+      ['POST', '/api/users'],
+      ['OPTIONS', '/api/orders'],
+      ['DELETE', '/metrics'],
+    ] as const) {
+      const response = await fetch(`${service.baseUrl}${path}`, { method });
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.headers.get('allow'), 'GET, HEAD');
+      assert.deepEqual(await response.json(), { error: 'method_not_allowed', method, allow: ['GET', 'HEAD'] });
+    }
+    const exposition = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    assert.match(exposition, /^http_requests_total\{method="POST",route="\/api\/users",status_code="405"[^}]*\} 1$/m);
+    assert.match(exposition, /^http_requests_total\{method="OPTIONS",route="\/api\/orders",status_code="405"[^}]*\} 1$/m);
+    await receiver.waitFor((spans) => spans.some((span) => span.name === 'DELETE /metrics'));
+    const span = receiver.serverSpans().find((candidate) => candidate.name === 'DELETE /metrics')!;
+    assert.deepEqual([span.attributes['http.route'], span.attributes['http.response.status_code']], ['/metrics', 405]);
   });
 
   it('answers oversized headers with 431 JSON before they reach the app', async () => {
@@ -114,9 +137,12 @@ describe('bad input', () => {
     const exposition = await (await fetch(`${service.baseUrl}/metrics`)).text();
     const series = exposition.split('\n').filter((line) => line.startsWith('http_requests_total{'));
     const routes = new Set(series.map((line) => /route="([^"]*)"/.exec(line)![1]));
-    // Bound: 10 method values (9 known + _OTHER) × 3 routes (two templates + "unmatched") × the few status codes.
-    assert.ok([...routes].every((route) => ['/api/users', '/api/orders', 'unmatched'].includes(route!)), [...routes].join());
-    assert.ok(series.length <= 30, `${series.length} request series after 10,000 random requests`);
-    console.log(`bad input: 10,000 random requests -> ${series.length} http_requests_total series (bound 30), statuses ${JSON.stringify([...statuses])}`);
+    // A route label is a template the service serves (a 405 counts under it) or "unmatched". Bound: "unmatched" × 10
+    // method values (9 known + _OTHER) × 404, plus per template GET and HEAD × (200, 400) and the 8 others × 405.
+    const templates = ['/api/users', '/api/orders', '/health', '/ready', '/metrics'];
+    assert.ok([...routes].every((route) => [...templates, 'unmatched'].includes(route!)), [...routes].join());
+    const bound = 10 + templates.length * (2 * 2 + 8);
+    assert.ok(series.length <= bound, `${series.length} request series after 10,000 random requests`);
+    console.log(`bad input: 10,000 random requests -> ${series.length} http_requests_total series (bound ${bound}), statuses ${JSON.stringify([...statuses])}`);
   });
 });

@@ -19,14 +19,26 @@ describe('fault switch', () => {
     assert.equal((await app.request('/admin/faults', { headers: auth })).status, 404);
   });
 
-  it('refuses a missing token with 401 and a wrong one with 403', async () => {
+  it('answers a missing or wrong token with 401 and an RFC 6750 challenge, a header with no bearer token with 400, changing nothing', async () => {
     const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
-    const missing = await post(app, fault, {});
-    assert.equal(missing.status, 401);
-    assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="admin"');
-    assert.equal((await post(app, fault, { authorization: `Bearer ${TOKEN}x` })).status, 403);
-    assert.equal((await post(app, fault, { authorization: 'Bearer short' })).status, 403);
-    assert.equal((await app.request('/admin/faults', { method: 'DELETE', headers: { authorization: 'Basic abc' } })).status, 401);
+    const refusal = async (headers: Record<string, string>) => {
+      const response = await post(app, fault, headers);
+      return { status: response.status, challenge: response.headers.get('www-authenticate'), body: await response.json() };
+    };
+    assert.deepEqual(await refusal({}), {
+      status: 401,
+      challenge: 'Bearer realm="admin"',
+      body: { error: 'unauthorized', detail: 'send the admin token as "Authorization: Bearer <token>"' },
+    });
+    const wrong = { status: 401, challenge: 'Bearer error="invalid_token"', body: { error: 'invalid_token', detail: 'wrong admin token' } };
+    assert.deepEqual(await refusal({ authorization: `Bearer ${TOKEN}x` }), wrong, 'one character more');
+    assert.deepEqual(await refusal({ authorization: 'Bearer short' }), wrong, 'a shorter token');
+    assert.deepEqual(await refusal({ authorization: 'Basic abc' }), {
+      status: 400,
+      challenge: 'Bearer error="invalid_request"',
+      body: { error: 'invalid_request', detail: 'the Authorization header holds no bearer token' },
+    });
+    assert.deepEqual(await (await app.request('/admin/faults', { headers: auth })).json(), { active: false });
   });
 
   const badBodies: [string, unknown, string][] = [
@@ -54,6 +66,48 @@ describe('fault switch', () => {
     const response = await post(app, '{"route": ');
     assert.equal(response.status, 400);
     assert.ok(((await response.json()) as { error: string }).error.length > 0);
+  });
+
+  it('answers a body not declared JSON with 415, naming the type it got, and changes nothing', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain;charset=utf-8', '']) {
+      const response = await app.request('/admin/faults', { method: 'POST', headers: { ...auth, 'content-type': contentType }, body: JSON.stringify(fault) });
+      assert.equal(response.status, 415, contentType);
+      assert.deepEqual(await response.json(), { error: 'unsupported_media_type', content_type: contentType.split(';')[0], expected: 'application/json' });
+    }
+    assert.deepEqual(await (await app.request('/admin/faults', { headers: auth })).json(), { active: false });
+  });
+
+  it('answers a 2 MiB body with 413 after reading at most a few KiB of it', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    const CHUNK = 512;
+    const SIZE = 2 * 1024 * 1024;
+    const declared = { ...auth, ...json, 'content-length': String(SIZE) };
+    for (const headers of [declared, { ...auth, ...json }]) {
+      let read = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (read >= SIZE) return controller.close();
+          read += CHUNK;
+          controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
+        },
+      });
+      const request = new Request('http://localhost/admin/faults', { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
+      const response = await app.request(request);
+      const how = 'content-length' in headers ? 'with its length declared' : 'streamed';
+      assert.equal(response.status, 413, how);
+      assert.deepEqual(await response.json(), { error: 'payload_too_large', max_bytes: 1024 });
+      assert.ok(read <= 4096, `${how}: ${read} bytes read`);
+    }
+  });
+
+  it('answers a method /admin/faults does not serve with 405 and Allow once the token is right, 401 before', async () => {
+    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
+    assert.equal((await app.request('/admin/faults', { method: 'PUT' })).status, 401, 'no method list without the token');
+    const response = await app.request('/admin/faults', { method: 'PUT', headers: auth });
+    assert.equal(response.status, 405);
+    assert.equal(response.headers.get('allow'), 'GET, HEAD, POST, DELETE');
+    assert.deepEqual(await response.json(), { error: 'method_not_allowed', method: 'PUT', allow: ['GET', 'HEAD', 'POST', 'DELETE'] });
   });
 
   it('slows the route, marks the span, shows a gauge, and expires on time', async () => {
