@@ -49,7 +49,7 @@ describe('docker compose config (the real Compose CLI, v2.40.3)', () => {
   });
 });
 
-describe('every service against the facts of its image (harness/images.ts)', () => {
+describe('every service against the facts of its image, hand-copied from its build files (harness/images.ts)', () => {
   const compose = resolvedCompose();
   const services = Object.entries(compose.services);
   const factsFor = (service: ResolvedService): Omit<ImageFacts, 'image'> => (service.image === APP_IMAGE_NAME ? APP_IMAGE : factsOf(service.image)!);
@@ -141,7 +141,7 @@ describe('every service against the facts of its image (harness/images.ts)', () 
     assert.ok(factsOf(tempo.image)!.writable.includes('/var/tempo'));
   });
 
-  it('keeps the image scripts the app and load commands name (Dockerfile COPY)', () => {
+  it('keeps the image scripts the app and load commands name (the Dockerfile\'s COPY lines, read as text)', () => {
     const dockerfile = readProjectFile('Dockerfile');
     assert.match(dockerfile, /^WORKDIR \/app$/m);
     for (const file of APP_IMAGE.files) assert.match(dockerfile, new RegExp(`^COPY --from=check ${file} \\.${file.slice('/app'.length)}$`, 'm'));
@@ -151,7 +151,7 @@ describe('every service against the facts of its image (harness/images.ts)', () 
     }
   });
 
-  it('runs the command the Dockerfile names (CMD) in the app service', () => {
+  it('runs the command the Dockerfile names in the app service (the Dockerfile\'s CMD line, read as text)', () => {
     assert.match(readProjectFile('Dockerfile'), new RegExp(`^CMD ${JSON.stringify(APP_IMAGE.cmd).replaceAll(',', ', ').replaceAll('[', '\\[').replaceAll(']', '\\]')}$`, 'm'));
     assert.equal(compose.services.app!.command ?? null, null, 'the app service keeps the image CMD');
   });
@@ -171,7 +171,7 @@ describe('every service against the facts of its image (harness/images.ts)', () 
     assert.deepEqual(devOnly.filter((pkg) => runtime.has(pkg)), [], 'dev-only packages installed');
   });
 
-  it('keeps .env (the admin password) out of the build context', () => {
+  it('keeps .env (the admin password) out of the build context (.dockerignore lists it, read as text)', () => {
     assert.ok(readProjectFile('.dockerignore').split('\n').includes('.env'));
   });
 });
