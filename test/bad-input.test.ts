@@ -96,6 +96,24 @@ describe('bad input', () => {
     assert.deepEqual([span.attributes['http.route'], span.attributes['http.response.status_code']], ['/metrics', 405]);
   });
 
+  it('answers a 2 MB fault body with 413 and closes that connection, so the requests after it succeed', async () => {
+    const token = 'bad-input-admin-token-0123';
+    const admin = await startServiceWithReceiver({ ADMIN_TOKEN: token });
+    try {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const fault = JSON.stringify({ route: '/api/users', slow_probability: 0, added_latency_ms: 0, duration_seconds: 1 });
+      for (let round = 0; round < 5; round += 1) {
+        const tooLarge = await fetch(`${admin.service.baseUrl}/admin/faults`, { method: 'POST', headers, body: ' '.repeat(2_000_000) });
+        assert.equal(tooLarge.status, 413);
+        assert.equal(tooLarge.headers.get('connection'), 'close', 'the unread rest of the body ends the connection');
+        assert.deepEqual(await tooLarge.json(), { error: 'payload_too_large', max_bytes: 1024 });
+        assert.equal((await fetch(`${admin.service.baseUrl}/admin/faults`, { method: 'POST', headers, body: fault })).status, 201, `round ${round}`);
+      }
+    } finally {
+      await admin.stop();
+    }
+  });
+
   it('answers oversized headers with 431 JSON before they reach the app', async () => {
     const response = await fetch(`${service.baseUrl}/api/users`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
     assert.equal(response.status, 431);

@@ -19,7 +19,7 @@ const faultSchema = z.strictObject({
 });
 
 /** A valid fault is under 200 bytes; anything much larger is refused before a byte of it is parsed. */
-export const MAX_FAULT_BODY_BYTES = 1024;
+const MAX_FAULT_BODY_BYTES = 1024;
 
 export function adminRoutes(faults: FaultSwitch, adminToken: string) {
   const describe = () => {
@@ -48,7 +48,11 @@ export function adminRoutes(faults: FaultSwitch, adminToken: string) {
     .get('/faults', (c) => c.json(describe()))
     .post(
       '/faults',
-      bodyLimit({ maxSize: MAX_FAULT_BODY_BYTES, onError: (c) => c.json({ error: 'payload_too_large', max_bytes: MAX_FAULT_BODY_BYTES }, 413) }),
+      bodyLimit({
+        maxSize: MAX_FAULT_BODY_BYTES,
+        // The rest of the body is never read, so the connection cannot carry another request: the client must not reuse it.
+        onError: (c) => c.json({ error: 'payload_too_large', max_bytes: MAX_FAULT_BODY_BYTES }, 413, { connection: 'close' }),
+      }),
       requireJsonBody,
       validate('json', faultSchema),
       (c) => {
