@@ -1,7 +1,6 @@
 // The guarded fault switch. Mounted only when ADMIN_TOKEN is set (otherwise /admin/* is a plain 404), and every
-// request must carry it as a bearer token. Hono's bearerAuth answers as RFC 6750 says: 401 with a `WWW-Authenticate`
-// challenge for a missing or wrong token, 400 for an Authorization header that holds no bearer token; the token is
-// compared in constant time.
+// request must carry it as a bearer token, checked by Hono's bearerAuth (in constant time) and answered as RFC 6750
+// says: 401 with a `WWW-Authenticate` challenge for a missing or wrong token, 400 for a malformed bearer header.
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
@@ -9,6 +8,9 @@ import { z } from 'zod';
 import { type FaultSwitch, MAX_FAULT_SECONDS } from '../../domain/faults.ts';
 import { requireJsonBody, validate } from '../validation.ts';
 import { FAULT_ROUTES } from './paths.ts';
+
+const UNAUTHORIZED = { error: 'unauthorized', detail: 'send the admin token as "Authorization: Bearer <token>"' };
+const CHALLENGE = 'Bearer realm="admin"';
 
 const faultSchema = z.strictObject({
   route: z.enum(FAULT_ROUTES),
@@ -39,9 +41,15 @@ export function adminRoutes(faults: FaultSwitch, adminToken: string) {
     .use(
       bearerAuth({
         token: adminToken,
-        realm: 'admin',
-        noAuthenticationHeader: { message: { error: 'unauthorized', detail: 'send the admin token as "Authorization: Bearer <token>"' } },
-        invalidAuthenticationHeader: { message: { error: 'invalid_request', detail: 'the Authorization header holds no bearer token' } },
+        noAuthenticationHeader: { message: UNAUTHORIZED, wwwAuthenticateHeader: CHALLENGE },
+        // bearerAuth answers 400 to any header it cannot read; RFC 6750 §3.1 keeps 400 for a malformed bearer token and
+        // treats another scheme (Basic ...) as no credentials: 401 with the bare challenge, as for no header.
+        invalidAuthenticationHeader: {
+          message: (c) =>
+            /^bearer /i.test(c.req.header('authorization') ?? '')
+              ? c.json({ error: 'invalid_request', detail: 'malformed bearer token' }, 400)
+              : c.json(UNAUTHORIZED, 401, { 'WWW-Authenticate': CHALLENGE }),
+        },
         invalidToken: { message: { error: 'invalid_token', detail: 'wrong admin token' } },
       }),
     )
