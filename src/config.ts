@@ -41,7 +41,12 @@ const environmentSchema = z
     EXEMPLAR_THRESHOLD_MS: milliseconds(500),
     EXEMPLAR_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 
-    ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    // The characters of an RFC 6750 bearer token: hono/bearer-auth refuses any other as a malformed header.
+    ADMIN_TOKEN: z
+      .string()
+      .min(16, 'at least 16 characters')
+      .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'letters, digits and . _ ~ + / - only (a bearer token), optionally ending in =')
+      .optional(),
     METRIC_REGIONS: commaList('eu-west,us-east,ap-south'),
     SLOW_REQUEST_THRESHOLD_MS: milliseconds(2000),
     GRAFANA_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),

@@ -33,6 +33,7 @@ describe('configuration', () => {
     ['METRIC_REGIONS', 'eu-west,EU WEST', /METRIC_REGIONS\.1: lowercase/],
     ['TRACE_URL_TEMPLATE', 'http://grafana/explore', /TRACE_URL_TEMPLATE: must contain the placeholder \{trace_id\}/],
     ['ADMIN_TOKEN', 'short', /ADMIN_TOKEN: at least 16 characters/],
+    ['ADMIN_TOKEN', 'a token with spaces', /ADMIN_TOKEN: letters, digits and/],
     ['GRAFANA_URL', 'localhost:3000', /GRAFANA_URL/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4317', /OTEL_EXPORTER_OTLP_ENDPOINT/],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc.*http\/protobuf/],

@@ -95,11 +95,25 @@ describe('load script and exemplars command', () => {
     for (const exemplar of exemplars) assert.ok(exported.has(exemplar.traceId), exemplar.traceId);
   });
 
-  it('filters by route and prints a readable list', async () => {
-    const result = await runNode(['scripts/exemplars.ts', '--prometheus-url', prometheus.url, '--route', '/api/orders'], {});
-    assert.equal(result.code, 0, result.output);
-    assert.match(result.stdout, /slowest exemplars/);
-    assert.doesNotMatch(result.stdout, /\/api\/users/);
+  it('filters by route, dropping the other routes\' exemplars, and prints them as a readable list', async () => {
+    const listed = async (...flags: string[]) => {
+      const result = await runNode(['scripts/exemplars.ts', '--prometheus-url', prometheus.url, '--limit', '1000', ...flags], {});
+      assert.equal(result.code, 0, result.output);
+      return result.stdout;
+    };
+    const routesOf = (exemplars: ListedExemplar[]) => new Set(exemplars.map((exemplar) => exemplar.route));
+    const all = JSON.parse(await listed('--json')) as ListedExemplar[];
+    assert.deepEqual(routesOf(all), new Set(['/api/users', '/api/orders']), 'unfiltered, both routes have exemplars');
+    const users = JSON.parse(await listed('--json', '--route', '/api/users')) as ListedExemplar[];
+    assert.deepEqual(routesOf(users), new Set(['/api/users']));
+    assert.deepEqual(users, all.filter((exemplar) => exemplar.route === '/api/users'));
+
+    const text = await listed('--route', '/api/users');
+    assert.match(text, new RegExp(`^The ${users.length} slowest exemplars of the last 15 minutes:`));
+    for (const exemplar of users) {
+      assert.match(text, new RegExp(`^ +[0-9]+ ms  /api/users +${exemplar.time}  trace ${exemplar.traceId}$`, 'm'));
+      assert.ok(text.includes(`Grafana: ${exemplar.grafanaUrl}`) && text.includes(`Tempo:   ${exemplar.tempoUrl}`), exemplar.traceId);
+    }
   });
 
   it('says when Prometheus is unreachable', async () => {

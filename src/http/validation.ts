@@ -1,6 +1,7 @@
-// Bad input gets a 400 with a JSON body that names each offending field and its rule, never a 5xx.
+// Bad input gets a 400 with a JSON body that names each offending field and its rule, never a 5xx; a body that is
+// not declared JSON gets a 415.
 import { zValidator } from '@hono/zod-validator';
-import type { ValidationTargets } from 'hono';
+import type { MiddlewareHandler, ValidationTargets } from 'hono';
 import { z } from 'zod';
 
 /**
@@ -27,3 +28,19 @@ export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(10),
   region: z.string().regex(/^[a-z0-9-]{1,32}$/, 'lowercase letters, digits and dashes, at most 32').optional(),
 });
+
+/** The media types Hono's JSON validator reads (application/json and application/*+json); it reads no other. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * 415 for a body not declared JSON. Without it the JSON validator would see no body at all and answer 400 listing
+ * every field as missing, which hides the real mistake (a form post, a missing content-type).
+ */
+export const requireJsonBody: MiddlewareHandler = async (c, next) => {
+  const mediaType = c.req.header('content-type')?.split(';')[0]?.trim() ?? '';
+  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    return c.json({ error: 'unsupported_media_type', content_type: mediaType, expected: 'application/json' }, 415);
+  }
+  await next();
+  return undefined;
+};

@@ -26,6 +26,7 @@ import {
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { RouterRoute } from 'hono/types';
 import { matchedRoutes } from 'hono/route';
 import { ATTR_EXEMPLAR, ATTR_REGION, ATTR_USER_ID, BAGGAGE_REGION, BAGGAGE_USER_ID } from '../../telemetry/attributes.ts';
 import type { ExemplarPolicy } from '../../telemetry/exemplar-policy.ts';
@@ -42,8 +43,11 @@ interface TelemetryDeps {
   readonly traceUrl: (traceId: string) => string;
 }
 
-/** Bindings of @hono/node-server; absent when the app is called in-process with `app.request()`. */
-export type NodeBindings = { Bindings: Partial<HttpBindings> };
+/**
+ * Bindings of @hono/node-server (absent when the app is called in-process with `app.request()`), and the route
+ * template of a request that no route handled but whose path a route serves (a 405), set by whoever answers it.
+ */
+export type NodeBindings = { Bindings: Partial<HttpBindings>; Variables: { routeTemplate?: string } };
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
 
@@ -116,14 +120,14 @@ function extractContext(propagator: TextMapPropagator, c: Context<NodeBindings>)
     : propagator.extract(ROOT_CONTEXT, incoming.headers, defaultTextMapGetter);
 }
 
-/** The template of the route that handled the request (never the raw path), or one fixed value for no route. */
-function routeTemplate(c: Context): string {
-  const routes = matchedRoutes(c);
-  for (let index = routes.length - 1; index >= 0; index -= 1) {
-    const route = routes[index]!;
-    if (route.method !== 'ALL') return route.path;
-  }
-  return UNMATCHED_ROUTE;
+/** The template of the route that handled the request or refused its method (never the raw path), or one fixed value. */
+function routeTemplate(c: Context<NodeBindings>): string {
+  return handlerTemplate(matchedRoutes(c)) ?? c.get('routeTemplate') ?? UNMATCHED_ROUTE;
+}
+
+/** The template of the last handler among `routes`; middleware is registered for every method ('ALL'), handlers not. */
+export function handlerTemplate(routes: readonly RouterRoute[]): string | undefined {
+  return routes.findLast((route) => route.method !== 'ALL')?.path;
 }
 
 /** A bounded error type for 5xx responses: the exception's class name, else the status code. */
