@@ -14,7 +14,7 @@ COMPOSE += $(SCALE_ARGS)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help docker-check up up-scale down clean logs ps load test check audit e2e bench
+.PHONY: help docker-check go-check test-peers e2e-peers bench-peers up up-scale down clean logs ps load test check audit e2e bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -61,6 +61,25 @@ ps: docker-check ## show the stack's containers and their health
 load: docker-check ## drive baseline, spike and recovery traffic at the stack (runs in a container)
 	$(COMPOSE) --profile load run --rm load
 
+# The real programs each suite runs beside the service, built with Go by scripts/peers.sh and cached by version
+# outside the clone: the first run builds them (minutes, one progress line each), before any test starts, so that no
+# test spends its own time budget on a build; later runs find them in a second.
+TEST_PEERS := prometheus otelcol compose
+E2E_PEERS := prometheus otelcol jaeger compose
+BENCH_PEERS := otelcol
+
+go-check:
+	@command -v go >/dev/null || { echo "Go is needed to build the test peers (Prometheus, the Collector, the Compose CLI): https://go.dev/dl/"; exit 1; }
+
+test-peers: go-check
+	@scripts/peers.sh --ready $(TEST_PEERS)
+
+e2e-peers: go-check
+	@scripts/peers.sh --ready $(E2E_PEERS)
+
+bench-peers: go-check
+	@scripts/peers.sh --ready $(BENCH_PEERS)
+
 node_modules: package.json package-lock.json
 	$(NPM_CI)
 	@touch node_modules
@@ -71,11 +90,11 @@ check: node_modules ## type-check (tsc --noEmit)
 audit: node_modules ## npm audit of the production dependencies (fails on high or critical)
 	npm run --silent audit-deps
 
-test: check audit ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
+test: check audit test-peers ## run every test: unit, real OTLP/gRPC, real Prometheus, the stack's files
 	npm test
 
-e2e: node_modules ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
+e2e: node_modules e2e-peers ## the stack without Docker: real Prometheus and Collector run the committed files (root: maps host names)
 	npm run e2e
 
-bench: node_modules ## benchmarks: ours against bare Hono and the stock OTel setup (about 11 minutes), writes bench/RESULTS.md
+bench: node_modules bench-peers ## benchmarks: ours against bare Hono and the stock OTel setup (about 11 minutes), writes bench/RESULTS.md
 	npm run bench

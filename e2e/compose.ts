@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ResolvedCompose, type ResolvedService } from '../harness/compose.ts';
-import { APP_IMAGE, APP_IMAGE_NAME, factsOf } from '../harness/images.ts';
+import { APP_IMAGE, APP_IMAGE_NAME, appImageEnvironment, factsOf } from '../harness/images.ts';
 import { readProjectFile } from '../harness/root.ts';
 
 /** The program built here for an image entrypoint, and the flags that put its default listen address on `host`. */
@@ -24,12 +24,6 @@ interface Launch {
   readonly command: string;
   readonly args: string[];
   readonly env: Record<string, string>;
-}
-
-/** The image's own ENV lines of the service's Dockerfile (e.g. HOST=0.0.0.0 PORT=8080), which Compose adds to. */
-function dockerfileEnv(): Record<string, string> {
-  const line = /^ENV (.+)$/m.exec(readProjectFile('Dockerfile'))![1]!;
-  return Object.fromEntries(line.split(/\s+/).map((pair) => pair.split('=') as [string, string]));
 }
 
 /** The Dockerfile's HEALTHCHECK command (exec form), which Compose inherits for the app service. */
@@ -59,7 +53,7 @@ export function launchOf(compose: ResolvedCompose, name: string, standIns: Recor
   if (service.image === APP_IMAGE_NAME) {
     const [program, ...args] = service.command ?? APP_IMAGE.cmd;
     if (program !== 'node') throw new Error(`${name}: the app image runs node, not ${program}`);
-    return { command: process.execPath, args, env: environment({ ...dockerfileEnv(), ...service.environment }) };
+    return { command: process.execPath, args, env: environment({ ...appImageEnvironment(), ...service.environment }) };
   }
   const facts = factsOf(service.image);
   if (facts === undefined) throw new Error(`${name}: no facts for ${service.image}`);

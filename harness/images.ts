@@ -3,6 +3,7 @@
 // Compose file against this table, and e2e/compose.ts uses the entrypoints to run the local stand-in programs.
 // When a pin changes, read its build files again at the new tag and update `readAt`: the test refuses a pin the table
 // does not name.
+import { readProjectFile } from './root.ts';
 
 type ImageBase = 'scratch' | 'distroless' | 'busybox' | 'debian' | 'alpine';
 
@@ -120,6 +121,12 @@ export const APP_IMAGE: Omit<ImageFacts, 'image'> & { readonly files: readonly s
   path: STANDARD_PATH,
   files: ['/app/src', '/app/scripts'],
 };
+
+/** The Dockerfile's ENV (e.g. HOST=0.0.0.0 PORT=8080): the environment the app image has before Compose adds to it. */
+export function appImageEnvironment(): Record<string, string> {
+  const line = /^ENV (.+)$/m.exec(readProjectFile('Dockerfile'))![1]!;
+  return Object.fromEntries(line.split(/\s+/).map((pair) => pair.split('=') as [string, string]));
+}
 
 export function factsOf(image: string): ImageFacts | undefined {
   return IMAGES.find((facts) => facts.image === image);

@@ -85,11 +85,13 @@ export const rangeError = (name: string, given: string, { min, max }: Range): Us
   new UsageError(`--${name} must be a number from ${min} to ${max}, got "${given}"`);
 
 /** A number within [min, max], with a fixed default, or else undefined when not given (the caller computes it). */
-export function numberFlag(arg: string, help: string, options: Range & { readonly default: number }): Flag<number>;
-export function numberFlag(arg: string, help: string, options: Range & { readonly defaultText: string }): Flag<number | undefined>;
-export function numberFlag(arg: string, help: string, options: Range & { readonly default?: number; readonly defaultText?: string }): Flag<number | undefined> {
+export function numberFlag(arg: string, help: string, options: Range & { readonly default: number }): Flag<number> & Range;
+export function numberFlag(arg: string, help: string, options: Range & { readonly defaultText: string }): Flag<number | undefined> & Range;
+export function numberFlag(arg: string, help: string, options: Range & { readonly default?: number; readonly defaultText?: string }): Flag<number | undefined> & Range {
   return {
     arg,
+    min: options.min,
+    max: options.max,
     description: `${help}, ${options.min}-${options.max}${defaultWords(options.default, options.defaultText)}`,
     read(given, name) {
       if (given === undefined) return options.default;
@@ -120,6 +122,9 @@ export function usage(synopsis: string, flags: Flags): string {
 }
 
 export const milliseconds = (seconds: number): string => (Number.isNaN(seconds) ? '-' : `${(seconds * 1000).toFixed(0)} ms`);
+
+/** `text` as a terminal hyperlink to `url` (OSC 8): terminals that know it show the text, others print the text alone. */
+export const terminalLink = (url: string, text: string): string => `\x1b]8;;${url}\x1b\\${text}\x1b]8;;\x1b\\`;
 
 /**
  * Runs a script's main: --help prints the usage, a UsageError exits 2 with its message and the usage, an Explained

@@ -1,13 +1,14 @@
 // Load for the demo: baseline, spike, recovery against /api/users and /api/orders, with live progress and a
 // summary naming the slowest requests' traces. Bounded (2 minutes by default) and stops by itself; Ctrl-C ends it
-// early with the summary so far. Run with --help for the flags.
-import { writeFileSync } from 'node:fs';
+// early with the summary so far. Its memory is bounded too, for any flag values: it keeps a fixed-bucket histogram
+// per route and the few slowest requests, never every request. Run with --help for the flags.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grafanaTraceUrl, tempoTraceUrl } from '../src/telemetry/trace-links.ts';
-import { type FlagValues, milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, textFlag, usage } from './cli.ts';
+import { type FlagValues, milliseconds, numberFlag, parseFlags, rangeError, run, switchFlag, terminalLink, textFlag, usage } from './cli.ts';
 import { FaultSwitchClient } from './fault-switch.ts';
-import { traceIdOf } from './server-timing.ts';
-import { quantiles } from './stats.ts';
+import { sampledTraceIdOf } from './server-timing.ts';
+import { Largest, LatencyHistogram } from './stats.ts';
 
 /** The percentiles the progress lines and the summary give: p50, p95, p99. */
 const PERCENTILES = [0.5, 0.95, 0.99];
@@ -39,6 +40,7 @@ export interface Sample {
   readonly seconds: number;
   /** 0 when the request failed without a response. */
   readonly status: number;
+  /** Undefined when the request was not traced (tracing off, or not sampled at the head). */
   readonly traceId: string | undefined;
   readonly phase: Phase;
   /** Epoch milliseconds. */
@@ -48,15 +50,55 @@ export interface Sample {
 /** The flags as given, with the spike's start and length computed from --duration when not given. */
 type LoadOptions = FlagValues<typeof LOAD_FLAGS> & { readonly 'spike-start': number; readonly 'spike-duration': number };
 
-function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
+export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
   const flags = parseFlags(argv, LOAD_FLAGS, env);
   const spikeStart = flags['spike-start'] ?? flags.duration / 3;
   if (spikeStart > flags.duration) throw rangeError('spike-start', String(spikeStart), { min: 0, max: flags.duration });
   return { ...flags, 'spike-start': spikeStart, 'spike-duration': flags['spike-duration'] ?? flags.duration / 4 };
 }
 
-class LoadRun {
-  readonly samples: Sample[] = [];
+/** Latencies and errors of a set of requests, in constant memory. */
+class Tally {
+  readonly latencies = new LatencyHistogram();
+  errors = 0;
+
+  record(sample: Sample): void {
+    this.latencies.record(sample.seconds);
+    if (sample.status === 0 || sample.status >= 500) this.errors += 1;
+  }
+}
+
+/** --samples-file: every request as a JSON line, written in batches rather than kept. */
+class SamplesFile {
+  private readonly fd: number;
+  private pending: string[] = [];
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  write(sample: Sample): void {
+    this.pending.push(`${JSON.stringify(sample)}\n`);
+    if (this.pending.length >= 100) this.flush();
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+
+  private flush(): void {
+    writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+  }
+}
+
+export class LoadRun {
+  requests = 0;
+  readonly routes = new Map<string, Tally>(ROUTES.map((route) => [route, new Tally()]));
+  private recent = new Tally();
+  readonly slowest: Largest<Sample>;
+  private readonly samplesFile: SamplesFile | undefined;
   private stopped = false;
   private readonly startedAt = performance.now();
   private readonly options: LoadOptions;
@@ -68,6 +110,8 @@ class LoadRun {
 
   constructor(options: LoadOptions) {
     this.options = options;
+    this.slowest = new Largest(options.slowest, (sample) => sample.seconds);
+    this.samplesFile = options['samples-file'] === undefined ? undefined : new SamplesFile(options['samples-file']);
     this.faultSwitch = options['admin-token'] === undefined ? undefined : new FaultSwitchClient(options['base-url'], options['admin-token']);
   }
 
@@ -117,10 +161,30 @@ class LoadRun {
         headers: { baggage: `user_id=load-user-${worker},region=${REGIONS[worker % REGIONS.length]}` },
       });
       await response.arrayBuffer();
-      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId: traceIdOf(response), phase, endedAt: Date.now() });
+      this.record({ route, seconds: (performance.now() - began) / 1000, status: response.status, traceId: sampledTraceIdOf(response), phase, endedAt: Date.now() });
     } catch {
-      this.samples.push({ route, seconds: (performance.now() - began) / 1000, status: 0, traceId: undefined, phase, endedAt: Date.now() });
+      this.record({ route, seconds: (performance.now() - began) / 1000, status: 0, traceId: undefined, phase, endedAt: Date.now() });
     }
+  }
+
+  /** The requests since the last call, for a progress line. */
+  takeRecent(): Tally {
+    const recent = this.recent;
+    this.recent = new Tally();
+    return recent;
+  }
+
+  private record(sample: Sample): void {
+    this.requests += 1;
+    this.routes.get(sample.route)!.record(sample);
+    this.recent.record(sample);
+    this.slowest.offer(sample);
+    this.samplesFile?.write(sample);
+  }
+
+  /** Ends the run's output: the samples file, if any, gets its last lines. */
+  close(): void {
+    this.samplesFile?.close();
   }
 
   /** During the spike, the fault switch slows half of all requests, when a token allows it. */
@@ -154,50 +218,53 @@ interface RouteSummary {
   readonly p99Seconds: number;
 }
 
+/** One of the slowest requests; the trace and its links only when the request was traced. */
+interface SlowRequest {
+  readonly route: string;
+  readonly seconds: number;
+  readonly status: number;
+  readonly traceId?: string;
+  readonly grafanaUrl?: string;
+  readonly tempoUrl?: string;
+}
+
 export interface LoadSummary {
   readonly durationSeconds: number;
   readonly requests: number;
   readonly routes: RouteSummary[];
-  readonly slowest: { route: string; seconds: number; status: number; traceId: string; grafanaUrl: string; tempoUrl: string }[];
+  readonly slowest: SlowRequest[];
   readonly faultSwitchUsed: boolean;
 }
 
-function summarize(run: LoadRun, options: LoadOptions, faultSwitchUsed: boolean): LoadSummary {
-  const routes = ROUTES.map((route) => {
-    const samples = run.samples.filter((sample) => sample.route === route);
-    const [p50Seconds, p95Seconds, p99Seconds] = quantiles(samples.map((sample) => sample.seconds), PERCENTILES) as [number, number, number];
-    return {
-      route,
-      count: samples.length,
-      errors: samples.filter((sample) => sample.status === 0 || sample.status >= 500).length,
-      p50Seconds,
-      p95Seconds,
-      p99Seconds,
-    };
+export function summarize(run: LoadRun, options: LoadOptions): LoadSummary {
+  const routes = [...run.routes].map(([route, tally]) => {
+    const [p50Seconds, p95Seconds, p99Seconds] = tally.latencies.quantiles(PERCENTILES) as [number, number, number];
+    return { route, count: tally.latencies.count, errors: tally.errors, p50Seconds, p95Seconds, p99Seconds };
   });
-  const slowest = run.samples
-    .filter((sample): sample is Sample & { traceId: string } => sample.traceId !== undefined)
-    .sort((a, b) => b.seconds - a.seconds)
-    .slice(0, options.slowest)
-    .map((sample) => ({
-      route: sample.route,
-      seconds: sample.seconds,
-      status: sample.status,
-      traceId: sample.traceId,
-      grafanaUrl: grafanaTraceUrl(options['grafana-url'], sample.traceId),
-      tempoUrl: tempoTraceUrl(options['tempo-url'], sample.traceId),
-    }));
-  return { durationSeconds: run.elapsedSeconds(), requests: run.samples.length, routes, slowest, faultSwitchUsed };
+  const slowest = run.slowest.items.map(({ route, seconds, status, traceId }) =>
+    traceId === undefined
+      ? { route, seconds, status }
+      : { route, seconds, status, traceId, grafanaUrl: grafanaTraceUrl(options['grafana-url'], traceId), tempoUrl: tempoTraceUrl(options['tempo-url'], traceId) },
+  );
+  return { durationSeconds: run.elapsedSeconds(), requests: run.requests, routes, slowest, faultSwitchUsed: run.faultSwitchUsed };
 }
 
-function progressLine(run: LoadRun, since: number): string {
-  const recent = run.samples.slice(since);
-  const [p50, p95, p99] = quantiles(recent.map((sample) => sample.seconds), PERCENTILES).map((seconds) => milliseconds(seconds).padStart(7));
-  const errors = recent.filter((sample) => sample.status === 0 || sample.status >= 500).length;
-  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.length).padStart(5)} req  p50 ${p50}  p95 ${p95}  p99 ${p99}  errors ${errors}`;
+function progressLine(run: LoadRun): string {
+  const recent = run.takeRecent();
+  const [p50, p95, p99] = recent.latencies.quantiles(PERCENTILES).map((seconds) => milliseconds(seconds).padStart(7));
+  return `${run.elapsedSeconds().toFixed(0).padStart(4)} s  ${run.phase().padEnd(8)}  ${String(recent.latencies.count).padStart(5)} req  p50 ${p50}  p95 ${p95}  p99 ${p99}  errors ${recent.errors}`;
 }
 
-function printSummary(summary: LoadSummary): void {
+/**
+ * One line per slow request. On a terminal its trace ID is a hyperlink (OSC 8) to the trace in Grafana; elsewhere
+ * (a pipe, a CI log) the line ends with the full URL instead. A request that was not traced has no link to offer.
+ */
+export function slowRequestLine(slow: SlowRequest, hyperlinks: boolean): string {
+  const trace = slow.grafanaUrl === undefined ? 'not traced' : hyperlinks ? terminalLink(slow.grafanaUrl, `trace ${slow.traceId}`) : slow.grafanaUrl;
+  return `  ${milliseconds(slow.seconds).padStart(8)}  ${slow.route.padEnd(11)}  ${String(slow.status).padStart(3)}  ${trace}`;
+}
+
+function printSummary(summary: LoadSummary, hyperlinks: boolean): void {
   console.log(`\n${summary.requests} requests in ${summary.durationSeconds.toFixed(1)} s${summary.faultSwitchUsed ? ' (spike via the fault switch)' : ''}\n`);
   console.log('route         count  errors      p50      p95      p99');
   for (const route of summary.routes) {
@@ -206,12 +273,8 @@ function printSummary(summary: LoadSummary): void {
     );
   }
   if (summary.slowest.length > 0) {
-    console.log(`\nThe ${summary.slowest.length} slowest requests (open their traces):`);
-    for (const slow of summary.slowest) {
-      console.log(`  ${milliseconds(slow.seconds).padStart(8)}  ${slow.route}  ${slow.status}  trace ${slow.traceId}`);
-      console.log(`            Grafana: ${slow.grafanaUrl}`);
-      console.log(`            Tempo:   ${slow.tempoUrl}`);
-    }
+    console.log(`\nThe ${summary.slowest.length} slowest requests (${hyperlinks ? 'click a trace to open it in Grafana' : 'their traces in Grafana'}):`);
+    for (const slow of summary.slowest) console.log(slowRequestLine(slow, hyperlinks));
   }
 }
 
@@ -222,15 +285,13 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => load.stop());
 
   const live = !options.json && process.stdout.isTTY;
-  let reported = 0;
   let lastReport = performance.now();
   const ticker = setInterval(() => {
     void load.setFault(load.phase() === 'spike');
     if (options.json) return;
     const everyMs = live ? 1000 : 5000;
     if (performance.now() - lastReport < everyMs) return;
-    const line = progressLine(load, reported);
-    reported = load.samples.length;
+    const line = progressLine(load);
     lastReport = performance.now();
     if (live) process.stdout.write(`\r\x1b[2K${line}`);
     else console.log(line);
@@ -239,10 +300,10 @@ async function main(): Promise<number> {
   await load.drive();
   clearInterval(ticker);
   await load.setFault(false);
-  const summary = summarize(load, options, load.faultSwitchUsed);
-  if (options['samples-file'] !== undefined) writeFileSync(options['samples-file'], load.samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n');
+  load.close();
+  const summary = summarize(load, options);
   if (options.json) console.log(JSON.stringify(summary));
-  else printSummary(summary);
+  else printSummary(summary, live);
   return 0;
 }
 

@@ -82,6 +82,9 @@ const environmentSchema = z
 
 type Environment = z.infer<typeof environmentSchema>;
 
+/** Every environment variable the service reads: docker-compose.yml passes each one to the app container. */
+export const SERVICE_VARIABLES = Object.keys(environmentSchema.shape) as readonly (keyof Environment)[];
+
 /** The app's settings (http/app.ts) and what main.ts needs around the app. */
 export interface Config extends AppSettings {
   readonly host: string;

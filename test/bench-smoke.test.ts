@@ -5,7 +5,7 @@ import { runNode } from '../harness/service.ts';
 
 describe('bench harness (smoke run)', () => {
   it('starts every server, loads them, and prints the table with every measure and target', async () => {
-    // The whole environment: the harness builds or finds the Collector peer (scripts/peers.sh needs HOME, Go's settings).
+    // The whole environment: the harness finds the Collector peer (scripts/peers.sh needs HOME, Go's settings).
     const { code, stdout, stderr } = await runNode(['bench/run.ts', '--smoke'], { ...process.env } as Record<string, string>, 120_000);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^throughput: \d+% of bare, \d+\.\d+× stock$/m);

@@ -74,7 +74,7 @@ describe('load script and exemplars command', () => {
     assert.deepEqual(seconds, [...seconds].sort((a, b) => b - a));
     await receiver.waitFor((spans) => summary.slowest.every((slow) => spans.some((span) => span.traceId === slow.traceId)));
     for (const slow of summary.slowest) {
-      assert.match(slow.grafanaUrl, new RegExp(`^http://localhost:3000/explore\\?.*${slow.traceId}`));
+      assert.match(slow.grafanaUrl ?? 'none', new RegExp(`^http://localhost:3000/explore\\?.*${slow.traceId}`));
       assert.equal(slow.tempoUrl, `http://localhost:3200/api/traces/${slow.traceId}`);
     }
   });

@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, SERVICE_VARIABLES } from '../src/config.ts';
 import { EXEMPLAR_TRACE_ID_LABEL } from '../src/telemetry/metrics.ts';
 import { envFileWith, type ResolvedService, resolvedCompose } from '../harness/compose.ts';
+import { appImageEnvironment } from '../harness/images.ts';
 import { peerDir } from '../harness/peers.ts';
 import { Prometheus, prometheusDir } from '../harness/prometheus.ts';
 import { readProjectFile, ROOT } from '../harness/root.ts';
@@ -98,6 +99,46 @@ describe('docker-compose.yml', () => {
     assert.equal(withoutEnv.app!.environment!.OTEL_TRACES_SAMPLER, 'parentbased_always_on', 'without a .env');
     assert.equal(compose.services.app!.environment!.OTEL_TRACES_SAMPLER, 'parentbased_always_on', 'with .env.example');
     assert.equal(withUserEnv.app!.environment!.OTEL_TRACES_SAMPLER, USER_SETTINGS.OTEL_TRACES_SAMPLER, 'a .env chooses another');
+  });
+});
+
+describe("the service's settings under Compose (every variable src/config.ts reads)", () => {
+  /** Where the service listens inside its container: the Dockerfile's ENV, which the published port and healthcheck need. */
+  const SET_BY_THE_IMAGE = new Set(['HOST', 'PORT']);
+  /** Fixed by the stack: the dashboard's trace searches name the service. */
+  const SET_BY_THE_STACK = new Set(['OTEL_SERVICE_NAME']);
+  /** In .env under names of their own, so that OTEL_EXPORTER_OTLP_* exported in a shell for `npm start` stay out. */
+  const DOT_ENV_NAME: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'APP_OTLP_PROTOCOL',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'APP_OTLP_PROTOCOL',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'APP_OTLP_ENDPOINT',
+  };
+  const settable = SERVICE_VARIABLES.filter((name) => !SET_BY_THE_IMAGE.has(name) && !SET_BY_THE_STACK.has(name));
+  const dotEnvName = (name: string) => DOT_ENV_NAME[name] ?? name;
+  const app = compose.services.app!;
+
+  it('passes every one of them to the app container', () => {
+    for (const name of SERVICE_VARIABLES) {
+      if (SET_BY_THE_IMAGE.has(name)) assert.ok(name in appImageEnvironment(), `${name} in the Dockerfile's ENV`);
+      else assert.ok(name in (app.environment ?? {}), `${name} in the app service's environment`);
+    }
+  });
+
+  it("takes each settable one from the user's .env", () => {
+    const userEnv = Object.fromEntries(settable.map((name) => [dotEnvName(name), `set-in-dot-env-${dotEnvName(name)}`]));
+    const arrived = resolvedCompose([envFileWith(userEnv)]).services.app!.environment!;
+    for (const name of settable) assert.equal(arrived[name], userEnv[dotEnvName(name)], name);
+  });
+
+  it('documents each in .env.example, with the default the file has', () => {
+    const example = readProjectFile('.env.example');
+    for (const name of settable) assert.match(example, new RegExp(`^${dotEnvName(name)}=`, 'm'), `${dotEnvName(name)} in .env.example`);
+    assert.deepEqual(app.environment, withoutEnv.app!.environment, '.env.example as .env changes nothing');
+  });
+
+  it('starts the service with the defaults (a valid configuration)', () => {
+    const environment = Object.fromEntries(Object.entries(app.environment!).filter((entry): entry is [string, string] => entry[1] !== null));
+    assert.doesNotThrow(() => loadConfig({ ...environment, HOST: '0.0.0.0', PORT: '8080' }));
   });
 });
 
