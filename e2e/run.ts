@@ -138,7 +138,7 @@ test("5. the stored traces hold the CLIENT spans the service graph draws its edg
       if (typeof peer === 'string') peers.add(`${span.operationName} -> ${peer}`);
     }
   }
-  t.diagnostic("Tempo's span metrics and service graph through remote write: not checked here, Tempo cannot run here (see README)");
+  t.diagnostic("Tempo's span metrics and service graph through remote write: not checked here, Tempo cannot run here (see docs/testing.md)");
   assert.equal([...peers].sort().join(', '), `SELECT users -> ${USER_DATABASE}, checkPaymentStatus -> ${PAYMENT_SERVICE}`);
 });
 

@@ -1,5 +1,5 @@
 // Two minutes of load while the OTLP endpoint is down at start, comes up, goes down mid-run and comes back.
-// The figures it prints are those of the README's Reliability section.
+// The figures it prints are those of docs/reliability.md.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
