@@ -114,7 +114,7 @@ export const APP_IMAGE: Omit<ImageFacts, 'image'> & { readonly files: readonly s
   base: 'debian',
   user: 'node',
   entrypoint: ['docker-entrypoint.sh'],
-  cmd: ['node', 'src/main.ts'],
+  cmd: ['node', '--import=./src/telemetry/log-bridge.ts', 'src/main.ts'],
   executables: ['/usr/local/bin/docker-entrypoint.sh', '/usr/local/bin/node', '/usr/local/bin/npm', '/bin/sh', '/bin/bash'],
   writable: ['/tmp', '/home/node'],
   path: STANDARD_PATH,

@@ -71,7 +71,8 @@ export function serverTelemetry(deps: TelemetryDeps): MiddlewareHandler<NodeBind
 
     const spanContext = span.spanContext();
     setServerTiming(c, `traceparent;desc="00-${spanContext.traceId}-${spanContext.spanId}-0${spanContext.traceFlags & TraceFlags.SAMPLED}"`);
-    await context.with(trace.setSpan(parentContext, span), next);
+    const spanActive = trace.setSpan(parentContext, span);
+    await context.with(spanActive, next);
 
     const durationSeconds = (performance.now() - startedAt) / 1000;
     const route = routeTemplate(c);
@@ -93,7 +94,8 @@ export function serverTelemetry(deps: TelemetryDeps): MiddlewareHandler<NodeBind
     if (exemplar !== undefined) span.setAttribute(ATTR_EXEMPLAR, true);
     deps.metrics.record({ method, route, statusCode, durationSeconds, region, errorType, exemplar });
 
-    if (durationSeconds >= deps.slowRequestThresholdSeconds) warnSlowRequest(deps, span, route, durationSeconds);
+    // Written in the span's context: the line's OpenTelemetry log record takes its trace and span IDs from there.
+    if (durationSeconds >= deps.slowRequestThresholdSeconds) context.with(spanActive, () => warnSlowRequest(deps, span, route, durationSeconds));
     span.end();
   };
 }
