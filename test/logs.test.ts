@@ -47,6 +47,32 @@ describe('log records (the running service, exporting to an OTLP receiver)', () 
       await stop();
     }
   });
+
+  it('with the endpoint refusing every export, every request is answered, the loss is warned once, and export resumes', async () => {
+    const { service, receiver, stop } = await startServiceWithReceiver(EVERY_REQUEST_SLOW);
+    try {
+      receiver.unavailable = true;
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i += 1) {
+        const response = await fetch(`${service.baseUrl}/api/users`);
+        await response.arrayBuffer();
+        statuses.push(response.status);
+      }
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      // The exporter retries UNAVAILABLE for up to its 10 s timeout before the batch counts as lost.
+      const failing = await service.waitForLine((line) => String(line.msg).startsWith('log export failing'), 20_000);
+      assert.ok(Number(failing.dropped_log_records) > 0);
+      receiver.unavailable = false;
+      const response = await fetch(`${service.baseUrl}/api/users`);
+      await response.arrayBuffer();
+      await receiver.waitForLogRecords((records) => records.some((record) => record.traceId === traceIdOf(response)), 20_000);
+      await service.waitForLine((line) => line.msg === 'log export resumed', 5000);
+      assert.equal(service.logs.filter((line) => String(line.msg).startsWith('log export failing')).length, 1, 'one warning in the interval');
+      assert.equal(service.logs.filter((line) => line.msg === 'slow request').length, 31, 'stdout kept every line');
+    } finally {
+      await stop();
+    }
+  });
 });
 
 /** An exporter whose exports never answer, as a stuck Collector's would. */
