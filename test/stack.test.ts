@@ -123,9 +123,9 @@ describe('Collector file (real Collector, same release and components as the con
   });
   it('uses the key names of the pinned release where they changed', () => {
     const config = yamlOf('otel-collector/config.yaml');
-    // 0.161 names the OTLP gRPC exporter `otlp_grpc` (older releases: `otlp`), and health_check now binds to
-    // localhost unless told otherwise, which a container healthcheck from outside could not reach.
-    assert.deepEqual(Object.keys(config.exporters), ['otlp_grpc/tempo']);
+    // 0.161 names the OTLP exporters `otlp_grpc` and `otlp_http` (older releases: `otlp`, `otlphttp`), and
+    // health_check now binds to localhost unless told otherwise, which a container healthcheck from outside could not reach.
+    assert.deepEqual(Object.keys(config.exporters), ['otlp_grpc/tempo', 'otlp_http/loki']);
     assert.equal(config.extensions.health_check.endpoint, 'otel-collector:13133');
     // Since Tempo 2.7 a receiver given only a port binds to localhost: ours name their host (checked below too).
     assert.match(config.exporters['otlp_grpc/tempo'].endpoint, /^tempo:4317$/);
