@@ -45,6 +45,9 @@ interface TelemetryDeps {
 /** Bindings of @hono/node-server; absent when the app is called in-process with `app.request()`. */
 export type NodeBindings = { Bindings: Partial<HttpBindings> };
 
+/** The message of the warning written for each slow request (its log record's body; the dashboard selects it). */
+export const SLOW_REQUEST_MESSAGE = 'slow request';
+
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
 
 const webHeadersGetter: TextMapGetter<Headers> = {
@@ -145,6 +148,6 @@ function warnSlowRequest(deps: TelemetryDeps, span: Span, route: string, duratio
       duration_seconds: Number(durationSeconds.toFixed(3)),
       trace_url: deps.traceUrl(traceId),
     },
-    'slow request',
+    SLOW_REQUEST_MESSAGE,
   );
 }
