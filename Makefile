@@ -34,6 +34,7 @@ up: docker-check .env ## build and start the stack, wait until healthy, print th
 	@echo "  Grafana (dashboard)   http://localhost:$(call port,GRAFANA_PORT,3000)"
 	@echo "  Prometheus            http://localhost:$(call port,PROMETHEUS_PORT,9090)"
 	@echo "  Tempo API             http://localhost:$(call port,TEMPO_PORT,3200)"
+	@echo "  Loki API              http://localhost:$(call port,LOKI_PORT,3100)"
 	@echo "  Service               http://localhost:$(call port,APP_PORT,8080)/api/users  /api/orders  /metrics"
 	@echo
 	@echo "  Make spikes: make load"

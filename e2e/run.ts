@@ -1,7 +1,7 @@
 // The stack proven without Docker (`make e2e`, `node --test e2e/run.ts`): the real Prometheus and the real Collector
 // run the very files docker-compose.yml mounts, unedited, with the service, under bounded load; then each check is
 // a test: every exemplar Prometheus stores is looked up in the trace store, and so on. Tempo cannot be had here:
-// Jaeger v2 stands in for it (e2e/stack.ts).
+// Jaeger v2 stands in for it (e2e/stack.ts); nor Loki: the Collector's log records go to e2e/loki-stand-in.ts.
 // The tests run in the order written, and the order matters: the fault switch, whose annotation check 7 reads,
 // is used again only by the tests after that check (6 and 8).
 import assert from 'node:assert/strict';
@@ -24,8 +24,9 @@ import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
 import { alertFiringRegion, alertSeriesLabelled, faultSwitchRegion } from './dashboard.ts';
 import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
+import type { LokiStandIn } from './loki-stand-in.ts';
 import { LIMITED_PROGRAMS, type Peaks, peakRssWithinLimit, standInPeaks, watchPeakRss } from './memory.ts';
-import { LOGS, WORK } from './program.ts';
+import { LOGS, type Program, WORK } from './program.ts';
 import {
   ADMIN_TOKEN,
   APP,
@@ -47,6 +48,8 @@ const faultSwitch = new FaultSwitchClient(APP, ADMIN_TOKEN);
 const LOAD_SECONDS = 40;
 
 let stack: Stack | undefined;
+let app: Program | undefined;
+let logStore: LokiStandIn | undefined;
 let samples: Sample[] = [];
 let peaks: Peaks = {};
 let exemplars: StoredExemplar[] = [];
@@ -57,8 +60,10 @@ const summary: string[] = [];
 before(async () => {
   stack = new Stack([]);
   await stack.startTraceStore();
+  logStore = await stack.startLogStore();
   await stack.launch('otel-collector').waitReady('http://otel-collector:13133/');
-  await stack.launch('app').waitReady(`${APP}/ready`);
+  app = stack.launch('app');
+  await app.waitReady(`${APP}/ready`);
   await stack.launch('prometheus').waitReady(`${PROMETHEUS}/-/ready`);
 
   console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
@@ -140,6 +145,28 @@ test("5. the stored traces hold the CLIENT spans the service graph draws its edg
   }
   t.diagnostic("Tempo's span metrics and service graph through remote write: not checked here, Tempo cannot run here (see docs/testing.md)");
   assert.equal([...peers].sort().join(', '), `SELECT users -> ${USER_DATABASE}, checkPaymentStatus -> ${PAYMENT_SERVICE}`);
+});
+
+test('9. dot → trace → log: every exemplar whose request wrote a log line has its trace in the store and that line in Loki (stand-in), with its trace ID', async (t) => {
+  // The lines the service wrote inside a request, from its stdout (each names its request's trace).
+  const lines = new Map(app!.logs.filter((line) => typeof line.trace_id === 'string').map((line) => [line.trace_id as string, line]));
+  const withLine = exemplars.filter((exemplar) => exemplar.traceId !== undefined && lines.has(exemplar.traceId));
+  const stored = new Map<string, boolean>();
+  let linked = 0;
+  for (const { traceId } of withLine) {
+    const line = lines.get(traceId!)!;
+    // The record as the real Collector forwarded it: the request's trace ID, the line's message and fields.
+    const record = logStore!.records.find((r) => r.traceId === traceId && r.body === line.msg && r.spanId === line.span_id && r.attributes.route === line.route);
+    if (!stored.has(traceId!)) stored.set(traceId!, await traceFound(traceId!));
+    if (record !== undefined && stored.get(traceId!)) linked += 1;
+    else t.diagnostic(`trace ${traceId}: ${record === undefined ? 'no log record in the stand-in' : 'not in the trace store'}`);
+  }
+  summary.push(`dot → trace → log ${linked}/${withLine.length}`);
+  assert.deepEqual(logStore!.refused, [], "every request to the stand-in was an OTLP log export on Loki's path");
+  expectPass(t, {
+    passed: withLine.length > 0 && linked === withLine.length,
+    message: `dot → trace → log: ${linked} of ${withLine.length} exemplars whose request wrote a log line (of ${exemplars.length}; ${logStore!.records.length} log records reached the stand-in) (goal 100%)`,
+  });
 });
 
 test('4. every PromQL expression of the dashboard and of the rules returns data', async (t) => {

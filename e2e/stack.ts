@@ -2,7 +2,7 @@
 // resolves it, started with the programs built here under the Compose host names, and closed again however far a
 // run got; the load; the trace store's answers; and the checks both suites make.
 // Compose host names resolve to their own loopback addresses (/etc/hosts), so each program keeps its usual ports.
-// Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml).
+// Tempo cannot be had here: Jaeger v2 stands in for it (e2e/jaeger.yaml); Loki neither: e2e/loki-stand-in.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -14,10 +14,11 @@ import { resolvedCompose, type ResolvedCompose } from '../harness/compose.ts';
 import { readProjectFile, ROOT } from '../harness/root.ts';
 import { peerDir } from '../harness/peers.ts';
 import { healthcheckOf, launchOf, type StandIn } from './compose.ts';
+import { LokiStandIn } from './loki-stand-in.ts';
 import { LOGS, Program, WORK } from './program.ts';
 
-// 127.0.0.6 and up: the scale profile's services (e2e/scale.ts).
-const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5', 'otel-sampler-1': '127.0.0.6', 'otel-sampler-2': '127.0.0.7', 'prometheus-longterm': '127.0.0.8' };
+// 127.0.0.6 to .8: the scale profile's services (e2e/scale.ts).
+const HOSTS: Record<string, string> = { app: '127.0.0.2', 'otel-collector': '127.0.0.3', tempo: '127.0.0.4', prometheus: '127.0.0.5', 'otel-sampler-1': '127.0.0.6', 'otel-sampler-2': '127.0.0.7', 'prometheus-longterm': '127.0.0.8', loki: '127.0.0.9' };
 const HOSTS_MARK = '# exemplar-demo e2e (e2e/stack.ts)';
 export const APP = 'http://app:8080';
 const TRACE_STORE = 'http://tempo:16686';
@@ -70,6 +71,7 @@ export class Stack {
   private readonly prometheusDir: string;
   private readonly standIns: Record<string, StandIn>;
   private readonly programs: Program[] = [];
+  private logStore: LokiStandIn | undefined;
   private readonly volumeDirs = new Map<string, string>();
   private readonly unmapHosts: () => void;
 
@@ -100,6 +102,13 @@ export class Stack {
     await jaeger.waitReady(`${TRACE_STORE}/api/services`);
   }
 
+  /** Loki's stand-in, listening where Loki would (loki:3100, the port the loki service's container listens on). */
+  async startLogStore(): Promise<LokiStandIn> {
+    const port = Number(this.compose.services.loki!.ports![0]!.target);
+    this.logStore = await LokiStandIn.start(HOSTS.loki!, port);
+    return this.logStore;
+  }
+
   /** The programs running now, in the order they were started. */
   get running(): readonly Program[] {
     return this.programs;
@@ -122,6 +131,7 @@ export class Stack {
   async close(): Promise<void> {
     try {
       for (const program of [...this.programs].reverse()) await program.stop();
+      await this.logStore?.stop();
     } finally {
       this.unmapHosts();
       for (const directory of this.volumeDirs.values()) rmSync(directory, { recursive: true, force: true });

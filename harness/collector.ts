@@ -1,4 +1,4 @@
-// The real Collector as an OTLP endpoint that counts and drops spans (bench/otelcol.yaml): the benchmark's receiver
+// The real Collector as an OTLP endpoint that counts and drops spans and log records (bench/otelcol.yaml): the benchmark's receiver
 // for every row, and the receiver of the protocol test. Each instance takes free loopback ports of its own.
 import { join } from 'node:path';
 import { peerDir } from './peers.ts';
@@ -36,10 +36,19 @@ export class CountingCollector {
   }
 
   /** Spans the OTLP receiver accepted so far, by transport (otelcol_receiver_accepted_spans). */
-  async acceptedSpans(): Promise<{ grpc: number; http: number }> {
+  acceptedSpans(): Promise<{ grpc: number; http: number }> {
+    return this.accepted('spans');
+  }
+
+  /** Log records the OTLP receiver accepted so far, by transport (otelcol_receiver_accepted_log_records). */
+  acceptedLogRecords(): Promise<{ grpc: number; http: number }> {
+    return this.accepted('log_records');
+  }
+
+  private async accepted(items: 'spans' | 'log_records'): Promise<{ grpc: number; http: number }> {
     const exposition = await (await fetch(this.metricsUrl, { signal: AbortSignal.timeout(2000) })).text();
     const total = (transport: string) =>
-      [...exposition.matchAll(/^otelcol_receiver_accepted_spans(?:_total)?\{([^}]*)\} (\S+)$/gm)]
+      [...exposition.matchAll(new RegExp(`^otelcol_receiver_accepted_${items}(?:_total)?\\{([^}]*)\\} (\\S+)$`, 'gm'))]
         .filter(([, labels]) => labels!.includes(`transport="${transport}"`))
         .reduce((sum, [, , value]) => sum + Number(value), 0);
     return { grpc: total('grpc'), http: total('http') };

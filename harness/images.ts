@@ -89,6 +89,21 @@ export const IMAGES: readonly ImageFacts[] = [
     path: ['/usr/share/grafana/bin', ...STANDARD_PATH],
   },
   {
+    image: 'grafana/loki:3.7.6',
+    // Final stage FROM gcr.io/distroless/static:nonroot; COPY loki /usr/bin/loki; COPY --chown=10001:10001 /etc/loki
+    // and /loki (with /loki/rules, /loki/rules-temp); passwd and group with loki 10001; USER 10001; ENTRYPOINT
+    // ["/usr/bin/loki"]; CMD ["-config.file=/etc/loki/local-config.yaml"]. `-health` probes
+    // http://localhost:3100/ready before any config is read (cmd/loki/main.go, health.go).
+    readAt: 'grafana/loki v3.7.6 (commit 5003600d): cmd/loki/Dockerfile, cmd/loki/main.go, cmd/loki/health.go',
+    base: 'distroless',
+    user: '10001',
+    entrypoint: ['/usr/bin/loki'],
+    cmd: ['-config.file=/etc/loki/local-config.yaml'],
+    executables: ['/usr/bin/loki'],
+    writable: ['/loki', '/etc/loki'],
+    path: STANDARD_PATH,
+  },
+  {
     image: 'busybox:1.37.0-musl',
     // FROM scratch; ADD busybox.tar.gz /; CMD ["sh"]; no USER (root). One static binary, applets linked in /bin.
     readAt: 'docker-library/busybox master 9c208781 and dist-amd64 70ce0fb9: latest-1/musl/Dockerfile, latest-1/musl/amd64 rootfs listing',
@@ -115,7 +130,7 @@ export const APP_IMAGE: Omit<ImageFacts, 'image'> & { readonly files: readonly s
   base: 'debian',
   user: 'node',
   entrypoint: ['docker-entrypoint.sh'],
-  cmd: ['node', 'src/main.ts'],
+  cmd: ['node', '--import=./src/telemetry/log-bridge.ts', 'src/main.ts'],
   executables: ['/usr/local/bin/docker-entrypoint.sh', '/usr/local/bin/node', '/usr/local/bin/npm', '/bin/sh', '/bin/bash'],
   writable: ['/tmp', '/home/node'],
   path: STANDARD_PATH,

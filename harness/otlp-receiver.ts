@@ -1,17 +1,20 @@
-// A real OTLP/gRPC trace receiver for the tests: the service's own OTLP exporter sends to it over gRPC, and the
-// tests read what arrived. The proto below is the subset of opentelemetry-proto's trace messages we read (field
-// numbers as upstream); protobuf skips the fields it does not name.
+// A real OTLP/gRPC receiver for the tests: the service's own OTLP exporters send spans and log records to it over
+// gRPC, and the tests read what arrived. The proto below is the subset of opentelemetry-proto's trace and logs
+// messages we read (field numbers as upstream); protobuf skips the fields it does not name.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 
-const OTLP_TRACE_SUBSET = `
+const OTLP_SUBSET = `
 syntax = "proto3";
-package opentelemetry.proto.collector.trace.v1;
+package opentelemetry.proto.collector.v1;
 message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-message ExportTraceServiceResponse {}
+message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
+message ExportServiceResponse {}
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; }
 message Resource { repeated KeyValue attributes = 1; }
 message ScopeSpans { repeated Span spans = 2; }
+message ScopeLogs { repeated LogRecord log_records = 2; }
 message Span {
   bytes trace_id = 1;
   bytes span_id = 2;
@@ -22,6 +25,14 @@ message Span {
   fixed64 end_time_unix_nano = 8;
   repeated KeyValue attributes = 9;
   Status status = 15;
+}
+message LogRecord {
+  int32 severity_number = 2;
+  string severity_text = 3;
+  AnyValue body = 5;
+  repeated KeyValue attributes = 6;
+  bytes trace_id = 9;
+  bytes span_id = 10;
 }
 message Status { int32 code = 3; }
 message KeyValue { string key = 1; AnyValue value = 2; }
@@ -42,6 +53,18 @@ export interface ReceivedSpan {
   readonly resource: Readonly<Record<string, string | number | boolean>>;
   /** 2 is ERROR in OTLP's status code. */
   readonly statusCode: number;
+}
+
+export interface ReceivedLogRecord {
+  /** Empty when the record was made outside any span. */
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly severityText: string;
+  /** 13 is WARN in OTLP's SeverityNumber. */
+  readonly severityNumber: number;
+  readonly body: string | number | boolean | undefined;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  readonly resource: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** Span kinds as OTLP numbers them (opentelemetry-proto trace.proto, Span.SpanKind). */
@@ -67,19 +90,48 @@ interface DecodedSpan {
 interface DecodedRequest {
   resourceSpans: { resource?: { attributes: DecodedKeyValue[] }; scopeSpans: { spans: DecodedSpan[] }[] }[];
 }
+interface DecodedLogsRequest {
+  resourceLogs: {
+    resource?: { attributes: DecodedKeyValue[] };
+    scopeLogs: { logRecords: { severityNumber: number; severityText: string; body?: DecodedKeyValue['value']; attributes: DecodedKeyValue[]; traceId: Buffer; spanId: Buffer }[] }[];
+  }[];
+}
 
 /** `decode`: keep every span, decoded, in `spans`; `count`: only count them in `received` (for long loads). */
 export type ReceiverMode = 'decode' | 'count';
 
-const ROOT_TYPE = protobuf.parse(OTLP_TRACE_SUBSET, { keepCase: false }).root;
+const ROOT_TYPE = protobuf.parse(OTLP_SUBSET, { keepCase: false }).root;
 const REQUEST_TYPE = ROOT_TYPE.lookupType('ExportTraceServiceRequest');
-const EMPTY_RESPONSE = Buffer.from(ROOT_TYPE.lookupType('ExportTraceServiceResponse').encode({}).finish());
+const LOGS_REQUEST_TYPE = ROOT_TYPE.lookupType('ExportLogsServiceRequest');
+/** Both services answer with an empty message (no partial success). */
+export const EMPTY_RESPONSE = Buffer.from(ROOT_TYPE.lookupType('ExportServiceResponse').encode({}).finish());
+
+/** The log records of an ExportLogsServiceRequest (OTLP's protobuf, as gRPC and OTLP/HTTP carry it). */
+export function decodeLogRecords(request: Uint8Array): ReceivedLogRecord[] {
+  const decoded = LOGS_REQUEST_TYPE.toObject(LOGS_REQUEST_TYPE.decode(request), { longs: Number, defaults: true }) as DecodedLogsRequest;
+  return decoded.resourceLogs.flatMap((resourceLogs) => {
+    const resource = toRecord(resourceLogs.resource?.attributes ?? []);
+    return resourceLogs.scopeLogs.flatMap((scopeLogs) =>
+      scopeLogs.logRecords.map((record) => ({
+        traceId: record.traceId.toString('hex'),
+        spanId: record.spanId.toString('hex'),
+        severityText: record.severityText,
+        severityNumber: record.severityNumber,
+        body: scalarOf(record.body),
+        attributes: toRecord(record.attributes),
+        resource,
+      })),
+    );
+  });
+}
 
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Log records received so far (decoded in either mode: the service writes few). */
+  readonly logRecords: ReceivedLogRecord[] = [];
   /** Spans received so far, in either mode. */
   received = 0;
-  /** Set to make every export fail with UNAVAILABLE, as a collector that is down would. */
+  /** Set to make every export (spans and logs) fail with UNAVAILABLE, as a collector that is down would. */
   unavailable = false;
   address = '';
   private server = new grpc.Server();
@@ -105,30 +157,43 @@ export class OtlpReceiver {
   }
 
   private async listen(host: string, requestedPort: number): Promise<void> {
-    const service: grpc.ServiceDefinition = {
-      Export: {
-        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestDeserialize: (bytes: Buffer) =>
-          this.mode === 'count' ? { count: countSpans(bytes) } : REQUEST_TYPE.toObject(REQUEST_TYPE.decode(bytes), { longs: Number, defaults: true }),
-        requestSerialize: () => Buffer.alloc(0),
-        responseSerialize: () => EMPTY_RESPONSE,
-        responseDeserialize: () => ({}),
-      },
-    };
-    this.server.addService(service, {
-      Export: (call: grpc.ServerUnaryCall<DecodedRequest | { count: number }, object>, callback: grpc.sendUnaryData<object>) => {
+    const unary = (path: string, deserialize: (bytes: Buffer) => unknown): grpc.MethodDefinition<unknown, object> => ({
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestDeserialize: deserialize,
+      requestSerialize: () => Buffer.alloc(0),
+      responseSerialize: () => EMPTY_RESPONSE,
+      responseDeserialize: () => ({}),
+    });
+    const handler =
+      <Request>(accept: (request: Request) => void): grpc.handleUnaryCall<Request, object> =>
+      (call, callback) => {
         if (this.unavailable) {
           callback({ code: grpc.status.UNAVAILABLE, details: 'receiver set unavailable by the test' });
           return;
         }
-        if ('count' in call.request) this.received += call.request.count;
-        else this.accept(call.request);
+        accept(call.request);
         for (const wake of this.waiters.splice(0)) wake();
         callback(null, {});
+      };
+    this.server.addService(
+      {
+        Export: unary('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (bytes) =>
+          this.mode === 'count' ? { count: countSpans(bytes) } : REQUEST_TYPE.toObject(REQUEST_TYPE.decode(bytes), { longs: Number, defaults: true }),
+        ),
       },
-    });
+      {
+        Export: handler<DecodedRequest | { count: number }>((request) => {
+          if ('count' in request) this.received += request.count;
+          else this.accept(request);
+        }),
+      },
+    );
+    this.server.addService(
+      { Export: unary('/opentelemetry.proto.collector.logs.v1.LogsService/Export', decodeLogRecords) },
+      { Export: handler<ReceivedLogRecord[]>((records) => this.logRecords.push(...records)) },
+    );
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(`${host}:${requestedPort}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
@@ -158,11 +223,20 @@ export class OtlpReceiver {
   }
 
   /** Resolves once `predicate` holds for the spans received so far; rejects after `timeoutMs`. */
-  async waitFor(predicate: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs = 10_000): Promise<void> {
+  waitFor(predicate: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs = 10_000): Promise<void> {
+    return this.until(() => predicate(this.spans), timeoutMs);
+  }
+
+  /** Resolves once `predicate` holds for the log records received so far; rejects after `timeoutMs`. */
+  waitForLogRecords(predicate: (records: readonly ReceivedLogRecord[]) => boolean, timeoutMs = 10_000): Promise<void> {
+    return this.until(() => predicate(this.logRecords), timeoutMs);
+  }
+
+  private async until(condition: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.spans)) {
+    while (!condition()) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${this.received} spans received)`);
+      if (remaining <= 0) throw new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${this.received} spans, ${this.logRecords.length} log records received)`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.waiters.push(() => {
@@ -190,10 +264,16 @@ export class OtlpReceiver {
 function toRecord(attributes: readonly DecodedKeyValue[]): Record<string, string | number | boolean> {
   const record: Record<string, string | number | boolean> = {};
   for (const { key, value } of attributes) {
-    const scalar = value?.stringValue ?? value?.boolValue ?? value?.doubleValue ?? value?.intValue;
-    if (scalar !== undefined) record[key] = typeof scalar === 'string' && value?.intValue === scalar ? Number(scalar) : scalar;
+    const scalar = scalarOf(value);
+    if (scalar !== undefined) record[key] = scalar;
   }
   return record;
+}
+
+/** An AnyValue's scalar (an int64 as a number), or undefined for none or a kind the subset does not decode. */
+function scalarOf(value: DecodedKeyValue['value']): string | number | boolean | undefined {
+  const scalar = value?.stringValue ?? value?.boolValue ?? value?.doubleValue ?? value?.intValue;
+  return typeof scalar === 'string' && value?.intValue === scalar ? Number(scalar) : scalar;
 }
 
 /**

@@ -6,11 +6,14 @@ import { OtlpReceiver, type ReceiverMode } from './otlp-receiver.ts';
 import { Program } from './process.ts';
 import { ROOT } from './root.ts';
 
+/** How the image starts the service (Dockerfile CMD): the log bridge imported before the app. */
+export const SERVICE_ARGS: readonly string[] = ['--import=./src/telemetry/log-bridge.ts', 'src/main.ts'];
+
 export class ServiceProcess extends Program {
   baseUrl = '';
 
   /** Starts `node <args>` and resolves when it listens; rejects with its output if it exits or hangs first. */
-  static async start(env: Record<string, string>, args = ['src/main.ts'], timeoutMs = 15_000): Promise<ServiceProcess> {
+  static async start(env: Record<string, string>, args: readonly string[] = SERVICE_ARGS, timeoutMs = 15_000): Promise<ServiceProcess> {
     const service = new ServiceProcess(args.at(-1)!, process.execPath, args, { env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env } });
     const listening = await service.waitForLine((line) => line.msg === 'listening', timeoutMs);
     service.baseUrl = `http://127.0.0.1:${String(listening.port)}`;

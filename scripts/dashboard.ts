@@ -21,6 +21,8 @@ import { VariableFormatID } from '@grafana/schema';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type * as sdkDashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as logs from '@grafana/grafana-foundation-sdk/logs';
+import * as loki from '@grafana/grafana-foundation-sdk/loki';
 import * as nodegraph from '@grafana/grafana-foundation-sdk/nodegraph';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as tempo from '@grafana/grafana-foundation-sdk/tempo';
@@ -28,19 +30,21 @@ import * as text from '@grafana/grafana-foundation-sdk/text';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SLOW_REQUEST_MESSAGE } from '../src/http/middleware/telemetry.ts';
 
 export const DASHBOARD_FILE = fileURLToPath(new URL('../grafana/dashboards/latency.json', import.meta.url));
 
 /** The provisioned datasources (grafana/provisioning/datasources/datasources.yaml fixes their uids). */
 const PROMETHEUS = { type: 'prometheus', uid: 'prometheus' } as const;
 const TEMPO = { type: 'tempo', uid: 'tempo' } as const;
+const LOKI = { type: 'loki', uid: 'loki' } as const;
 const SERVICE = 'exemplar-demo';
 const JOB = `job="${SERVICE}"`;
 /** The Collector keeps every trace slower than this (otel-collector/config.yaml, latency policy). */
 const SLOW = '500ms';
 
 /** Panel ids the annotations are drawn on; the span-metrics panel is a latency panel too. */
-const ID = { text: 1, allRoutes: 2, perRoute: 3, serviceMap: 4, rate: 5, errors: 6, slowShare: 7, tempoRow: 8, spanMetrics: 9 } as const;
+const ID = { text: 1, allRoutes: 2, perRoute: 3, serviceMap: 4, rate: 5, errors: 6, slowShare: 7, tempoRow: 8, spanMetrics: 9, slowRequestLogs: 10 } as const;
 const LATENCY_PANELS = [ID.allRoutes, ID.perRoute, ID.spanMetrics];
 
 // ---------------------------------------------------------------------------------------------- links
@@ -103,6 +107,13 @@ function latencyQueries(selector: string, by: string): prometheus.DataqueryBuild
   );
 }
 
+/**
+ * The service's slow-request warnings in Loki. service_name and severity_text are the stream labels loki/loki.yaml
+ * makes of the record's service.name and level, so the selector reads the index; the line is the record's body
+ * (the message), and route and duration_seconds are structured metadata, which line_format can print.
+ */
+export const SLOW_REQUEST_LOGQL = `{service_name="${SERVICE}", severity_text="warn"} |= "${SLOW_REQUEST_MESSAGE}" | line_format "{{.route}} took {{.duration_seconds}} s"`;
+
 // ---------------------------------------------------------------------------------------------- panels
 
 function timeseriesPanel(id: number, title: string, description: string, unit: string, gridPos: dashboard.GridPos): timeseries.PanelBuilder {
@@ -124,6 +135,7 @@ const INTRO = [
   '**The dots are exemplars**: single requests stored beside the metric with their trace ID, drawn at their own duration on the latency panels (failed requests too). Hover a dot above the p99 line and choose **View trace in Tempo** to see where that request spent its time. The rate panels have no dots: a rate has no single request behind it.',
   '**Shaded regions explain spikes**: red while the fault switch is on (`fault_injection_active`), orange while the `HighP99Latency` alert fires. Make a spike with `make load` (with `ADMIN_TOKEN` set its spike turns the fault switch on) or `POST /admin/faults`.',
   `**Traces without a dot**: the links at the top search Tempo for this service or for requests slower than ${SLOW}; each per-route latency series links to that route's slow traces, each error series to its failed requests.`,
+  '**Log lines**: the slow-request panel lists the service\'s warnings from Loki; open a line for **View trace in Tempo**, and from a span in a trace, **Related logs** opens its request\'s lines.',
 ].join('\n\n');
 
 export function buildDashboard() {
@@ -209,19 +221,19 @@ export function buildDashboard() {
     .withPanel(
       // No exemplars on a rate: a counter's exemplar carries the counter's running total (@prometheus-io/client
       // 0.16), far above any per-second axis, where Grafana would pin every dot to the top edge.
-      timeseriesPanel(ID.rate, 'Request rate by route', 'Requests per second from http_requests_total; the requests themselves are the dots of the latency panels.', 'reqps', { x: 0, y: 19, w: 8, h: 6 }).targets([
+      timeseriesPanel(ID.rate, 'Request rate by route', 'Requests per second from http_requests_total; the requests themselves are the dots of the latency panels.', 'reqps', { x: 0, y: 19, w: 6, h: 6 }).targets([
         promQuery('A', `sum by (route) (rate(http_requests_total{${JOB}}[$__rate_interval]))`, '{{route}}', false),
       ]),
     )
     .withPanel(
       // No exemplars, for the reason given at the request rate; a failed request's duration is observed on the
       // histogram too, so its dot is on the latency panels, and each series here links to its failed traces.
-      timeseriesPanel(ID.errors, 'Server errors by route and type', 'Responses of 5xx per second from http_errors_total, by error type; a series links to those failed requests in Tempo.', 'reqps', { x: 8, y: 19, w: 8, h: 6 })
+      timeseriesPanel(ID.errors, 'Server errors by route and type', 'Responses of 5xx per second from http_errors_total, by error type; a series links to those failed requests in Tempo.', 'reqps', { x: 6, y: 19, w: 6, h: 6 })
         .targets([promQuery('A', `sum by (route, error_type) (rate(http_errors_total{${JOB}}[$__rate_interval]))`, '{{route}} {{error_type}}', false)])
         .dataLinks([link('Failed requests of this route and type in Tempo', exploreTraceQl(traceQl(`span.http.route="${routeLabel}"`, `span.error.type="${errorTypeLabel}"`)))]),
     )
     .withPanel(
-      timeseriesPanel(ID.slowShare, 'Share of requests slower than 1 s', 'A ratio of two histogram series, so no exemplars: a share has no single request behind it.', 'percentunit', { x: 16, y: 19, w: 8, h: 6 }).targets([
+      timeseriesPanel(ID.slowShare, 'Share of requests slower than 1 s', 'A ratio of two histogram series, so no exemplars: a share has no single request behind it.', 'percentunit', { x: 12, y: 19, w: 6, h: 6 }).targets([
         promQuery(
           'A',
           // Prometheus 3 stores the bucket bound as "1.0", Prometheus 2 as "1": the regex matches both.
@@ -230,6 +242,24 @@ export function buildDashboard() {
           false,
         ),
       ]),
+    )
+    .withPanel(
+      new logs.PanelBuilder()
+        .id(ID.slowRequestLogs)
+        .title('Slow requests: their log lines (Loki)')
+        .description('The service\'s slow-request warnings, newest first; open a line and choose View trace in Tempo (the Loki datasource links its trace_id).')
+        .datasource(LOKI)
+        .gridPos({ x: 18, y: 19, w: 6, h: 6 })
+        .withTarget(new loki.DataqueryBuilder().refId('A').datasource(LOKI).expr(SLOW_REQUEST_LOGQL).queryType(loki.LokiQueryType.Range).maxLines(100))
+        .showTime(true)
+        .showLabels(false)
+        .showCommonLabels(false)
+        .wrapLogMessage(true)
+        .prettifyLogMessage(false)
+        .enableLogDetails(true)
+        .showLogContextToggle(false)
+        .sortOrder(common.LogsSortOrder.Descending)
+        .dedupStrategy(common.LogsDedupStrategy.None),
     )
     .withRow(
       new dashboard.RowBuilder('Tempo span metrics: the same exemplars, from the traces (label traceID)')

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { defaultDashboard, type Dashboard as GrafanaDashboard } from '@grafana/schema';
+import type { Options as LogsOptions } from '@grafana/schema/dist/esm/raw/composable/logs/panelcfg/x/LogsPanelCfg_types.gen';
 import type { Options as NodeGraphOptions } from '@grafana/schema/dist/esm/raw/composable/nodegraph/panelcfg/x/NodeGraphPanelCfg_types.gen';
 import type { Options as TextOptions } from '@grafana/schema/dist/esm/raw/composable/text/panelcfg/x/TextPanelCfg_types.gen';
 import type { FieldConfig as TimeSeriesFieldConfig, Options as TimeSeriesOptions } from '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen';
 import type * as sdkDashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as sdkLogs from '@grafana/grafana-foundation-sdk/logs';
 import type * as sdkNodeGraph from '@grafana/grafana-foundation-sdk/nodegraph';
 import type * as sdkText from '@grafana/grafana-foundation-sdk/text';
 import type * as sdkTimeSeries from '@grafana/grafana-foundation-sdk/timeseries';
@@ -51,7 +53,8 @@ true satisfies Fits<SdkDashboard, GrafanaDashboard> &
   Fits<sdkText.Options, TextOptions> &
   Fits<sdkNodeGraph.Options, NodeGraphOptions> &
   Fits<sdkTimeSeries.Options, TimeSeriesOptions> &
-  Fits<sdkTimeSeries.FieldConfig, TimeSeriesFieldConfig>;
+  Fits<sdkTimeSeries.FieldConfig, TimeSeriesFieldConfig> &
+  Fits<sdkLogs.Options, LogsOptions>;
 
 // ---------------------------------------------------------------------------------------------- Tempo's names
 
@@ -270,8 +273,8 @@ describe('dashboard: generated from typed code', () => {
     assert.equal(committed.schemaVersion, defaultDashboard.schemaVersion);
   });
   it('uses panel types Grafana 13 has, and keys its Prometheus plugin reads', () => {
-    // Plugin ids: public/app/plugins/panel/{text,timeseries,nodeGraph}/plugin.json; rows are built in.
-    for (const panel of panels) assert.ok(['text', 'timeseries', 'nodeGraph', 'row'].includes(panel.type), panel.type);
+    // Plugin ids: public/app/plugins/panel/{text,timeseries,nodeGraph,logs}/plugin.json; rows are built in.
+    for (const panel of panels) assert.ok(['text', 'timeseries', 'nodeGraph', 'logs', 'row'].includes(panel.type), panel.type);
     // @grafana/prometheus 13.2.3, dist/types/dataquery.d.ts and types.d.ts, beside @grafana/schema's DataQuery.
     const promQueryKeys = new Set(['refId', 'datasource', 'hide', 'key', 'queryType', 'editorMode', 'exemplar', 'expr', 'format', 'instant', 'intervalFactor', 'legendFormat', 'range', 'interval']);
     for (const target of targets) for (const key of Object.keys(target.query)) assert.ok(promQueryKeys.has(key), `${target.panel}: ${key}`);

@@ -23,8 +23,8 @@ const collectorConfig = parse(readFileSync(new URL('../otel-collector/config.yam
 };
 
 const limitOf = (name: string) => Number(compose.services[name]!.mem_limit);
-/** The programs written in Go: Prometheus, the Collector, Tempo and Grafana. */
-const GO_IMAGES = /^(prom\/prometheus|otel\/opentelemetry-collector-contrib|grafana\/tempo|grafana\/grafana):/;
+/** The programs written in Go: Prometheus, the Collector, Tempo, Loki and Grafana. */
+const GO_IMAGES = /^(prom\/prometheus|otel\/opentelemetry-collector-contrib|grafana\/tempo|grafana\/loki|grafana\/grafana):/;
 
 describe('memory limits (docker-compose.yml)', () => {
   it('every service has a mem_limit', () => {
@@ -39,7 +39,7 @@ describe('memory limits (docker-compose.yml)', () => {
 
   it('every Go program has a GOMEMLIMIT of at most 80% of its limit', () => {
     const goServices = Object.entries(compose.services).filter(([, service]) => GO_IMAGES.test(service.image ?? ''));
-    assert.deepEqual(goServices.map(([name]) => name).sort(), ['grafana', 'otel-collector', 'otel-sampler-1', 'otel-sampler-2', 'prometheus', 'prometheus-longterm', 'tempo']);
+    assert.deepEqual(goServices.map(([name]) => name).sort(), ['grafana', 'loki', 'otel-collector', 'otel-sampler-1', 'otel-sampler-2', 'prometheus', 'prometheus-longterm', 'tempo']);
     for (const [name, service] of goServices) {
       const goMemLimit = service.environment?.GOMEMLIMIT;
       assert.ok(goMemLimit, `${name} has no GOMEMLIMIT`);

@@ -1,5 +1,5 @@
 // OTEL_EXPORTER_OTLP_PROTOCOL end to end: the service exports to the real Collector over each transport, and the
-// Collector's own metrics show every span arriving on that transport and none on the other.
+// Collector's own metrics show every span and every log record arriving on that transport and none on the other.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -20,10 +20,13 @@ describe('OTLP protocol (service to the real Collector)', () => {
     ['grpc', 'grpc', 'http'],
     ['http/protobuf', 'http', 'grpc'],
   ] as const) {
-    it(`${protocol}: every span arrives over ${transport}`, async () => {
+    it(`${protocol}: every span and log record arrives over ${transport}`, async () => {
       const before = await collector.acceptedSpans();
+      const logsBefore = await collector.acceptedLogRecords();
       const service = await ServiceProcess.start({
         ...FAST_ENV,
+        // Every request writes the slow-request warning, so each one makes a log record too.
+        SLOW_REQUEST_THRESHOLD_MS: '0',
         OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
         OTEL_EXPORTER_OTLP_ENDPOINT: transport === 'grpc' ? collector.grpcEndpoint : collector.httpEndpoint,
       });
@@ -38,7 +41,12 @@ describe('OTLP protocol (service to the real Collector)', () => {
       // Each /api/users request is a SERVER span and its database CLIENT span.
       assert.equal(now[transport] - before[transport], 2 * REQUESTS);
       assert.equal(now[other], before[other], `nothing arrives over ${other}`);
-      assert.deepEqual(service.logs.filter((line) => line.level === 'warn' || line.level === 'error'), [], 'no export failure logged');
+      // Every line on stdout but the last, written after the SDK has shut down ('spans flushed; bye').
+      const logs = await collector.acceptedLogRecords();
+      assert.equal(logs[transport] - logsBefore[transport], service.logs.length - 1, `log records over ${transport}`);
+      assert.equal(logs[other], logsBefore[other], `no log record over ${other}`);
+      const failures = service.logs.filter((line) => (line.level === 'warn' || line.level === 'error') && line.msg !== 'slow request');
+      assert.deepEqual(failures, [], 'no export failure logged');
     });
   }
 });

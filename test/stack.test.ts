@@ -193,9 +193,9 @@ describe('Collector file (real Collector, same release and components as the con
   });
   it('uses the key names of the pinned release where they changed', () => {
     const config = yamlOf('otel-collector/config.yaml');
-    // 0.161 names the OTLP gRPC exporter `otlp_grpc` (older releases: `otlp`), and health_check now binds to
-    // localhost unless told otherwise, which a container healthcheck from outside could not reach.
-    assert.deepEqual(Object.keys(config.exporters), ['otlp_grpc/tempo']);
+    // 0.161 names the OTLP exporters `otlp_grpc` and `otlp_http` (older releases: `otlp`, `otlphttp`), and
+    // health_check now binds to localhost unless told otherwise, which a container healthcheck from outside could not reach.
+    assert.deepEqual(Object.keys(config.exporters), ['otlp_grpc/tempo', 'otlp_http/loki']);
     assert.equal(config.extensions.health_check.endpoint, 'otel-collector:13133');
     // Since Tempo 2.7 a receiver given only a port binds to localhost: ours name their host (checked below too).
     assert.match(config.exporters['otlp_grpc/tempo'].endpoint, /^tempo:4317$/);
@@ -338,6 +338,10 @@ describe("stopping: each service's grace period covers its program's stop, or Do
     // No setting bounds Grafana's stop: it cancels its services and closes its SQLite database. An estimate, not a
     // measurement (Grafana cannot run here).
     grafana: () => 5_000,
+    // Loki 3.7.6 keeps its write-ahead log on stop instead of flushing chunks (`ingester.flush-on-shutdown` false,
+    // pkg/ingester/wal.go), waits no shutdown delay (`shutdown-delay` 0, pkg/loki/loki.go) and no final sleep
+    // (`ingester.final-sleep` 0s, docs/sources/shared/configuration.md): an estimate, as for Grafana (not timed).
+    loki: () => 5_000,
   };
 
   it('knows the stop of every service that runs until stopped', () => {

@@ -19,7 +19,8 @@ import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSI
 import packageJson from '../../package.json' with { type: 'json' };
 import { ExportedSpans, ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
 import type { Logger } from './logger.ts';
-import type { OtlpProtocol, SamplerName, TracingSettings } from './tracing-settings.ts';
+import { createLogRecordProcessor } from './logs.ts';
+import { type OtlpProtocol, otlpHttpSignalUrl, type SamplerName, type TracingSettings } from './tracing-settings.ts';
 
 export interface Tracing {
   /** Flushes every finished span to the exporter, then stops the SDK. */
@@ -55,19 +56,19 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
     // Server spans come from our Hono middleware, which knows the route template; the HTTP instrumentation is
     // kept for outgoing calls only, so a downstream HTTP call joins the trace without a second server span.
     instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })],
-    // Metrics go through the Prometheus client (for exemplars), logs through pino: the SDK handles traces only.
+    // Metrics go through the Prometheus client (for exemplars). Logs: pino's lines, bridged by the pino
+    // instrumentation to the LoggerProvider this registers, leave beside the spans (src/telemetry/logs.ts).
     metricReaders: [],
-    logRecordProcessors: [],
+    logRecordProcessors: [createLogRecordProcessor(settings, logger)],
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown(), exportHealth, exportedSpans };
 }
 
-/** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. Given a URL, the HTTP exporter sends to exactly that URL, so the
- * signal path that the specification appends to OTEL_EXPORTER_OTLP_ENDPOINT is appended here. */
+/** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. */
 function createOtlpExporter(protocol: OtlpProtocol, endpoint: string): SpanExporter {
   if (protocol === 'grpc') return new GrpcTraceExporter({ url: endpoint });
-  return new ProtobufHttpTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
+  return new ProtobufHttpTraceExporter({ url: otlpHttpSignalUrl(endpoint, 'traces') });
 }
 
 /** The samplers of OTEL_TRACES_SAMPLER, built from the validated configuration. */

@@ -49,6 +49,9 @@ interface TelemetryDeps {
  */
 export type NodeBindings = { Bindings: Partial<HttpBindings>; Variables: { routeTemplate?: string } };
 
+/** The message of the warning written for each slow request (its log record's body; the dashboard selects it). */
+export const SLOW_REQUEST_MESSAGE = 'slow request';
+
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
 
 const webHeadersGetter: TextMapGetter<Headers> = {
@@ -75,7 +78,8 @@ export function serverTelemetry(deps: TelemetryDeps): MiddlewareHandler<NodeBind
 
     const spanContext = span.spanContext();
     setServerTiming(c, `traceparent;desc="00-${spanContext.traceId}-${spanContext.spanId}-0${spanContext.traceFlags & TraceFlags.SAMPLED}"`);
-    await context.with(trace.setSpan(parentContext, span), next);
+    const spanActive = trace.setSpan(parentContext, span);
+    await context.with(spanActive, next);
 
     const durationSeconds = (performance.now() - startedAt) / 1000;
     const route = routeTemplate(c);
@@ -97,7 +101,8 @@ export function serverTelemetry(deps: TelemetryDeps): MiddlewareHandler<NodeBind
     if (exemplar !== undefined) span.setAttribute(ATTR_EXEMPLAR, true);
     deps.metrics.record({ method, route, statusCode, durationSeconds, region, errorType, exemplar });
 
-    if (durationSeconds >= deps.slowRequestThresholdSeconds) warnSlowRequest(deps, span, route, durationSeconds);
+    // Written in the span's context: the line's OpenTelemetry log record takes its trace and span IDs from there.
+    if (durationSeconds >= deps.slowRequestThresholdSeconds) context.with(spanActive, () => warnSlowRequest(deps, span, route, durationSeconds));
     span.end();
   };
 }
@@ -147,6 +152,6 @@ function warnSlowRequest(deps: TelemetryDeps, span: Span, route: string, duratio
       duration_seconds: Number(durationSeconds.toFixed(3)),
       trace_url: deps.traceUrl(traceId),
     },
-    'slow request',
+    SLOW_REQUEST_MESSAGE,
   );
 }
