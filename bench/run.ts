@@ -12,7 +12,7 @@ import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { CountingCollector } from '../harness/collector.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { ROOT } from '../harness/root.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import { SERVICE_ARGS, ServiceProcess } from '../harness/service.ts';
 import { quantile, upperMedian } from '../scripts/stats.ts';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -25,22 +25,22 @@ const FIXED_RATE = 2000;
 type ServerName = 'bare' | 'stock' | 'ours' | 'oursHttp' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
 interface Server {
   label: string;
-  args: string[];
+  args: readonly string[];
   env?: Record<string, string>;
 }
 const HTTP_PROTOBUF = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
 const SERVERS: Record<ServerName, Server> = {
   bare: { label: 'bare Hono, no telemetry', args: ['bench/servers/bare.ts'] },
   stock: { label: 'stock OTel setup (sdk-node + auto-instrumentations defaults)', args: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'] },
-  ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: ['src/main.ts'] },
-  oursHttp: { label: 'ours, http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL)', args: ['src/main.ts'], env: HTTP_PROTOBUF },
+  ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: SERVICE_ARGS },
+  oursHttp: { label: 'ours, http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL)', args: SERVICE_ARGS, env: HTTP_PROTOBUF },
   // Where the time goes: the same service with spans recorded but not exported, not recorded, and no tracing at all.
   oursNoExport: {
     label: 'ours, every span recorded, export discarded in-process (no serialisation, no gRPC)',
-    args: ['--import', './bench/servers/discard-in-process.ts', 'src/main.ts'],
+    args: ['--import', './bench/servers/discard-in-process.ts', ...SERVICE_ARGS],
   },
-  oursUnsampled: { label: 'ours, sampler always_off (propagation, metrics; no span recorded)', args: ['src/main.ts'], env: { OTEL_TRACES_SAMPLER: 'always_off' } },
-  oursNoTracing: { label: 'ours, OTEL_SDK_DISABLED (middleware and metrics only)', args: ['src/main.ts'], env: { OTEL_SDK_DISABLED: 'true' } },
+  oursUnsampled: { label: 'ours, sampler always_off (propagation, metrics; no span recorded)', args: SERVICE_ARGS, env: { OTEL_TRACES_SAMPLER: 'always_off' } },
+  oursNoTracing: { label: 'ours, OTEL_SDK_DISABLED (middleware and metrics only)', args: SERVICE_ARGS, env: { OTEL_SDK_DISABLED: 'true' } },
 };
 const NAMES = Object.keys(SERVERS) as ServerName[];
 

@@ -3,6 +3,7 @@
 // Compose file against this table, and e2e/compose.ts uses the entrypoints to run the local stand-in programs.
 // When a pin changes, read its build files again at the new tag and update `readAt`: the test refuses a pin the table
 // does not name.
+import { SERVICE_ARGS } from './service.ts';
 
 type ImageBase = 'scratch' | 'distroless' | 'busybox' | 'debian' | 'alpine';
 
@@ -114,7 +115,7 @@ export const APP_IMAGE: Omit<ImageFacts, 'image'> & { readonly files: readonly s
   base: 'debian',
   user: 'node',
   entrypoint: ['docker-entrypoint.sh'],
-  cmd: ['node', 'src/main.ts'],
+  cmd: ['node', ...SERVICE_ARGS],
   executables: ['/usr/local/bin/docker-entrypoint.sh', '/usr/local/bin/node', '/usr/local/bin/npm', '/bin/sh', '/bin/bash'],
   writable: ['/tmp', '/home/node'],
   path: STANDARD_PATH,
