@@ -8,7 +8,12 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RequestMetrics } from '../src/telemetry/metrics.ts';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { loadConfig } from '../src/config.ts';
+import { createService } from '../src/service.ts';
+import { AcceptedSpans } from '../src/telemetry/accepted-spans.ts';
+import { ATTR_EXEMPLAR } from '../src/telemetry/attributes.ts';
 import { CountingCollector } from '../harness/collector.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { ROOT } from '../harness/root.ts';
@@ -162,8 +167,12 @@ function productionDependencies(): { mib: number; packages: number } {
 
 /** /metrics render time with `routes` synthetic routes, each a histogram and a counter series carrying exemplars. */
 async function renderTime(targetSeries: number) {
-  const metrics = new RequestMetrics({ regions: ['eu-west'], processMetrics: true });
   const exemplar = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
+  // The service's own metrics (src/service.ts), the exemplar rule included, with the exemplars' span accepted.
+  const acceptedSpans = new AcceptedSpans();
+  const accepting: SpanExporter = { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} };
+  acceptedSpans.watch(accepting).export([{ attributes: { [ATTR_EXEMPLAR]: true }, spanContext: () => ({ spanId: exemplar.span_id }) } as unknown as ReadableSpan], () => {});
+  const { metrics } = createService(loadConfig({ METRIC_REGIONS: 'eu-west', LOG_LEVEL: 'silent' }), { running: { acceptedSpans, logExportFailuresTo: () => {} } });
   const addRoute = (route: number) => {
     for (const durationSeconds of [0.003, 0.02, 0.3, 3]) {
       metrics.record({ method: 'GET', route: `/bench/${route}`, statusCode: 200, durationSeconds, region: 'eu-west', exemplar });
