@@ -14,7 +14,7 @@ try {
   process.exit(78); // EX_CONFIG
 }
 
-const { app, logger, stopping } = createService(config, tracing);
+const { app, logger, beginShutdown } = createService(config, tracing);
 const http = startServer(app.fetch, {
   host: config.host,
   port: config.port,
@@ -26,7 +26,7 @@ let shuttingDown = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
-  stopping();
+  beginShutdown();
   logger.info({ signal }, 'shutting down: finishing in-flight requests');
   await http.close(config.shutdownTimeoutMs);
   if ('running' in tracing) {

@@ -14,7 +14,7 @@ import type { Tracing } from './telemetry/tracing.ts';
 
 /** What instrumentation.ts started, or a test's stand-in for it (an in-memory exporter behind the same rule). */
 export type TracingState = typeof startedTracing;
-export type RunningTracing = Pick<Tracing, 'acceptedSpans' | 'logExportFailuresTo'>;
+type RunningTracing = Pick<Tracing, 'acceptedSpans' | 'logExportFailuresTo'>;
 
 export interface ServiceOverrides {
   /** The tracer of the SDK that instrumentation.ts started (the global one) unless given. */
@@ -33,7 +33,7 @@ export function createService(config: Config, tracing: TracingState | { readonly
   running?.logExportFailuresTo(logger);
   if ('failed' in tracing) logger.error({ err: tracing.failed }, 'tracing failed to start: serving without traces');
   const metrics = new RequestMetrics({ regions: config.metricRegions, processMetrics: overrides.processMetrics, acceptedSpans: running?.acceptedSpans });
-  let stopping = false;
+  let shuttingDown = false;
   const app = createApp({
     settings: config,
     tracer: overrides.tracer ?? trace.getTracer('exemplar-demo'),
@@ -42,7 +42,7 @@ export function createService(config: Config, tracing: TracingState | { readonly
     exemplarPolicy: overrides.exemplarPolicy ?? createExemplarPolicy(config.exemplars),
     logger,
     // Ready once tracing runs (or was switched off on purpose) and until shutdown begins.
-    isReady: () => !('failed' in tracing) && !stopping,
+    isReady: () => !('failed' in tracing) && !shuttingDown,
     random: overrides.random,
     faults: overrides.faults,
   });
@@ -51,6 +51,6 @@ export function createService(config: Config, tracing: TracingState | { readonly
     logger,
     metrics,
     /** Readiness turns false: shutdown has begun. */
-    stopping: () => void (stopping = true),
+    beginShutdown: () => void (shuttingDown = true),
   };
 }

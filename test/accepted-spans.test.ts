@@ -73,6 +73,23 @@ describe('accepted spans (the rule on its own)', () => {
     assert.match(bucket(shown), / 1 # \{trace_id="a{32}",span_id="b{16}"\} 0\.3 \d+(\.\d+)?$/, 'the same exemplar, with its own timestamp');
     assert.equal(shown.split('\n').filter((line) => line.includes(' # {')).length, 2, 'the histogram bucket and the request counter');
   });
+
+  it('shows an exemplar the scrape left out once its span is accepted, even if a newer one replaced it meanwhile', async () => {
+    const inner = new ScriptedExporter();
+    inner.succeed = true;
+    const accepted = new AcceptedSpans();
+    const metrics = new RequestMetrics({ regions: [], processMetrics: false, acceptedSpans: accepted });
+    const record = (spanId: string) => metrics.record({ method: 'GET', route: '/', statusCode: 200, durationSeconds: 0.3, exemplar: { trace_id: 'a'.repeat(32), span_id: spanId } });
+    const shownSpan = async () => /le="0\.5"[^\n]*span_id="([0-9a-f]+)"/.exec((await metrics.render('application/openmetrics-text')).body)?.[1];
+    record('1'.repeat(16));
+    assert.equal(await shownSpan(), undefined, 'not accepted yet');
+    record('2'.repeat(16));
+    accepted.watch(inner).export([span('1'.repeat(16))], () => {});
+    assert.equal(await shownSpan(), '1'.repeat(16), 'the one left out last time, now accepted');
+    assert.equal(await shownSpan(), undefined, 'shown once; the newer one waits for its span');
+    accepted.watch(inner).export([span('2'.repeat(16))], () => {});
+    assert.equal(await shownSpan(), '2'.repeat(16));
+  });
 });
 
 describe('the running service while span export fails', () => {

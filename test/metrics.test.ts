@@ -24,7 +24,7 @@ describe('probes', () => {
     assert.deepEqual(await (await app.request('/health')).json(), { status: 'ok' });
     assert.deepEqual(await (await app.request('/ready')).json(), { status: 'ready' });
     const shuttingDown = testApp();
-    shuttingDown.stopping();
+    shuttingDown.beginShutdown();
     const response = await shuttingDown.app.request('/ready');
     assert.equal(response.status, 503);
     assert.deepEqual(await response.json(), { status: 'not_ready' });

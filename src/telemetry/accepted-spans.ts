@@ -1,8 +1,8 @@
 // The no-dangling rule: an exemplar is shown once the Collector has accepted its span. A dot in Grafana that opens
 // "trace not found" is worse than no dot, and only the exporter's success callback knows which spans got through.
-// An exemplar whose span is not accepted yet stays stored in its metric and is left out of the scrape; Prometheus
-// stores an exemplar with its own timestamp, so one shown a scrape later keeps its place on the graph. One whose span
-// is never accepted (the Collector was down) is never shown, and is replaced by the bucket's next exemplar.
+// An exemplar whose span is not accepted yet is left out of the scrape and shown at the next one; Prometheus stores an
+// exemplar with its own timestamp, so one shown a scrape later keeps its place on the graph. One whose span is never
+// accepted (the Collector was down) is never shown.
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Metric } from '@prometheus-io/client';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
@@ -14,6 +14,11 @@ export class AcceptedSpans {
   private readonly holdMs: number;
   private readonly capacity: number;
   private readonly now: () => number;
+  /**
+   * Per stored exemplar (the client keeps one object per series and bucket, and overwrites it), the one the last
+   * scrape left out: if a newer exemplar replaced it since, it is still shown once its span is accepted.
+   */
+  private readonly leftOut = new WeakMap<Exemplar, Exemplar>();
 
   /**
    * `holdMs`: how long after acceptance an exemplar still waits (EXEMPLAR_HOLD_MS), for a Collector that decides on
@@ -44,14 +49,25 @@ export class AcceptedSpans {
     return acceptedAt !== undefined && this.now() - acceptedAt >= this.holdMs;
   }
 
-  /** `metric` as a scrape reads it: its exemplars whose span is not shown yet are left out (and kept in `metric`). */
+  /** `metric` as a scrape reads it: each exemplar as the rule shows it (see shown). */
   scrapeView<M extends Metric<string>>(metric: M): M {
     const read = async (method: 'get' | 'getForPromString') => {
-      const data = (await (metric as unknown as Readable)[method]()) as { values: Sample[] };
-      return { ...data, values: data.values.map((sample) => (sample.exemplar && !this.shows(sample.exemplar.labelSet.span_id) ? { ...sample, exemplar: undefined } : sample)) };
+      const data = (await (metric as unknown as Readable)[method]()) as { values: { exemplar?: Exemplar | null }[] };
+      return { ...data, values: data.values.map((sample) => (sample.exemplar ? { ...sample, exemplar: this.shown(sample.exemplar) } : sample)) };
     };
     // Histograms render through getForPromString, counters through get: the view answers whichever the metric has.
     return new Proxy(metric, { get: (target, key) => ((key === 'get' || key === 'getForPromString') && key in target ? () => read(key) : Reflect.get(target, key)) });
+  }
+
+  /** The stored exemplar if its span is accepted; else the one left out last time if its span is; else none. */
+  private shown(stored: Exemplar): Exemplar | undefined {
+    if (this.shows(stored.labelSet.span_id)) {
+      this.leftOut.delete(stored);
+      return stored;
+    }
+    const earlier = this.leftOut.get(stored);
+    this.leftOut.set(stored, { labelSet: stored.labelSet, value: stored.value, timestamp: stored.timestamp });
+    return earlier !== undefined && this.shows(earlier.labelSet.span_id) ? earlier : undefined;
   }
 
   private add(spans: readonly ReadableSpan[]): void {
@@ -65,8 +81,10 @@ export class AcceptedSpans {
   }
 }
 
-/** What the client's metrics return to a registry; their types leave the exemplar out. */
-interface Sample {
-  readonly exemplar?: { readonly labelSet: { readonly span_id: string } } | null;
+/** An exemplar as the client's metrics hand it to a registry (their types leave it out). */
+interface Exemplar {
+  readonly labelSet: { readonly span_id: string };
+  readonly value: number;
+  readonly timestamp: number;
 }
 type Readable = Record<'get' | 'getForPromString', () => Promise<unknown>>;

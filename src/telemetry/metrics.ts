@@ -4,7 +4,7 @@
 // Exemplars come from the Prometheus client rather than from the OpenTelemetry metrics SDK, because the SDK does not
 // export exemplars to Prometheus yet (open-telemetry/opentelemetry-js#5147). The exemplar labels are the trace and
 // span IDs of the server span, read by the HTTP middleware and handed in here, so this module needs no tracing API.
-import client, { type Counter, type Histogram, Registry } from '@prometheus-io/client';
+import client, { type Counter, type Histogram, type Metric, type MetricObject, Registry } from '@prometheus-io/client';
 import type { AcceptedSpans } from './accepted-spans.ts';
 
 /** Seconds, as Prometheus recommends; the buckets bracket the demo's fast paths (20-100 ms) and its 0.8 s and 2 s spikes. */
@@ -68,7 +68,7 @@ export class RequestMetrics {
    */
   constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly acceptedSpans?: AcceptedSpans }) {
     this.regions = new Set(options.regions);
-    // Registered below, through the rule's view.
+    // Registered below: through the rule's view for OpenMetrics, as they are for the text format (no exemplars there).
     const registers: Registry[] = [];
     this.duration = new client.Histogram({
       name: 'http_request_duration_seconds',
@@ -92,12 +92,13 @@ export class RequestMetrics {
       enableExemplars: true,
       registers,
     });
-    for (const metric of [this.duration, this.requests, this.errors]) this.registry.registerMetric(options.acceptedSpans?.scrapeView(metric) ?? metric);
+    const withExemplars: Metric<string>[] = [this.duration, this.requests, this.errors];
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
+    const processMetrics = this.registry.getMetricsAsArray().map(({ name }) => this.registry.getSingleMetric<string>(name)!);
+    for (const metric of withExemplars) this.registry.registerMetric(options.acceptedSpans?.scrapeView(metric) ?? metric);
     // The same metric objects in the text registry, counters through a view that keeps their text-format name.
-    for (const { name } of this.registry.getMetricsAsArray()) {
-      const metric = this.registry.getSingleMetric<string>(name);
-      if (metric !== undefined) this.textRegistry.registerMetric(metric instanceof client.Counter ? withTotalName(metric, name) : metric);
+    for (const metric of [...withExemplars, ...processMetrics]) {
+      this.textRegistry.registerMetric(metric instanceof client.Counter ? withTotalName(metric, (metric as unknown as MetricObject).name) : metric);
     }
   }
 
