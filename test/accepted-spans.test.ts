@@ -89,6 +89,13 @@ describe('accepted spans (the rule on its own)', () => {
     assert.equal(await shownSpan(), undefined, 'shown once; the newer one waits for its span');
     accepted.watch(inner).export([span('2'.repeat(16))], () => {});
     assert.equal(await shownSpan(), '2'.repeat(16));
+
+    // Both accepted by the next scrape: the older first (its scrape interval), the newer one a scrape later.
+    record('3'.repeat(16));
+    assert.equal(await shownSpan(), undefined);
+    record('4'.repeat(16));
+    accepted.watch(inner).export([span('3'.repeat(16)), span('4'.repeat(16))], () => {});
+    assert.deepEqual([await shownSpan(), await shownSpan()], ['3'.repeat(16), '4'.repeat(16)]);
   });
 });
 

@@ -14,10 +14,8 @@ export class AcceptedSpans {
   private readonly holdMs: number;
   private readonly capacity: number;
   private readonly now: () => number;
-  /**
-   * Per stored exemplar (the client keeps one object per series and bucket, and overwrites it), the one the last
-   * scrape left out: if a newer exemplar replaced it since, it is still shown once its span is accepted.
-   */
+  /** Per stored exemplar (the client keeps one object per series and bucket, and overwrites it), the copy of it that
+   * the last scrape left out. */
   private readonly leftOut = new WeakMap<Exemplar, Exemplar>();
 
   /**
@@ -59,15 +57,21 @@ export class AcceptedSpans {
     return new Proxy(metric, { get: (target, key) => ((key === 'get' || key === 'getForPromString') && key in target ? () => read(key) : Reflect.get(target, key)) });
   }
 
-  /** The stored exemplar if its span is accepted; else the one left out last time if its span is; else none. */
+  /**
+   * What a scrape shows of a stored exemplar: the one the last scrape left out, once its span is accepted, if a newer
+   * one has replaced it since (it belongs to an earlier scrape interval; the newer one then waits a scrape); else the
+   * stored one if its span is accepted; else none, and the stored one is remembered as left out.
+   */
   private shown(stored: Exemplar): Exemplar | undefined {
-    if (this.shows(stored.labelSet.span_id)) {
-      this.leftOut.delete(stored);
-      return stored;
-    }
     const earlier = this.leftOut.get(stored);
-    this.leftOut.set(stored, { labelSet: stored.labelSet, value: stored.value, timestamp: stored.timestamp });
-    return earlier !== undefined && this.shows(earlier.labelSet.span_id) ? earlier : undefined;
+    this.leftOut.delete(stored);
+    if (earlier !== undefined && earlier.labelSet !== stored.labelSet && this.shows(earlier.labelSet.span_id)) {
+      this.leftOut.set(stored, { ...stored });
+      return earlier;
+    }
+    if (this.shows(stored.labelSet.span_id)) return stored;
+    this.leftOut.set(stored, { ...stored });
+    return undefined;
   }
 
   private add(spans: readonly ReadableSpan[]): void {
