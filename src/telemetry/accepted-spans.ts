@@ -1,6 +1,6 @@
 // The no-dangling rule: an exemplar is shown once the Collector has accepted its span. A dot in Grafana that opens
 // "trace not found" is worse than no dot, and only the exporter's success callback knows which spans got through.
-// An exemplar whose span is not accepted yet is left out of the scrape and shown at the next one; Prometheus stores an
+// An exemplar whose span is not accepted yet is left out of the scrape and shown at a later one; Prometheus stores an
 // exemplar with its own timestamp, so one shown a scrape later keeps its place on the graph. One whose span is never
 // accepted (the Collector was down) is never shown.
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
