@@ -25,5 +25,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/ready').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: node is PID 1's child under `init: true` (Compose) and receives SIGTERM, so shutdown flushes spans.
-# --import: the pino instrumentation must patch pino before the app imports it (src/telemetry/log-bridge.ts).
-CMD ["node", "--import=./src/telemetry/log-bridge.ts", "src/main.ts"]
+# --import starts OpenTelemetry (its loader hook and the SDK) before any module of the app loads.
+CMD ["node", "--import", "./src/telemetry/instrumentation.ts", "src/main.ts"]

@@ -8,11 +8,16 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RequestMetrics } from '../src/telemetry/metrics.ts';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { loadConfig } from '../src/config.ts';
+import { createService } from '../src/service.ts';
+import { AcceptedSpans } from '../src/telemetry/accepted-spans.ts';
+import { ATTR_EXEMPLAR } from '../src/telemetry/attributes.ts';
 import { CountingCollector } from '../harness/collector.ts';
 import { FAST_ENV } from '../harness/fast-path.ts';
 import { ROOT } from '../harness/root.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import { SERVICE_ARGS, ServiceProcess } from '../harness/service.ts';
 import { quantile, upperMedian } from '../scripts/stats.ts';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -25,22 +30,22 @@ const FIXED_RATE = 2000;
 type ServerName = 'bare' | 'stock' | 'ours' | 'oursHttp' | 'oursNoExport' | 'oursUnsampled' | 'oursNoTracing';
 interface Server {
   label: string;
-  args: string[];
+  args: readonly string[];
   env?: Record<string, string>;
 }
 const HTTP_PROTOBUF = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
 const SERVERS: Record<ServerName, Server> = {
   bare: { label: 'bare Hono, no telemetry', args: ['bench/servers/bare.ts'] },
   stock: { label: 'stock OTel setup (sdk-node + auto-instrumentations defaults)', args: ['--import', './bench/servers/stock-instrumentation.ts', 'bench/servers/bare.ts'] },
-  ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: ['src/main.ts'] },
-  oursHttp: { label: 'ours, http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL)', args: ['src/main.ts'], env: HTTP_PROTOBUF },
+  ours: { label: 'exemplar-demo as shipped (every span exported, adaptive exemplars, metrics)', args: SERVICE_ARGS },
+  oursHttp: { label: 'ours, http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL)', args: SERVICE_ARGS, env: HTTP_PROTOBUF },
   // Where the time goes: the same service with spans recorded but not exported, not recorded, and no tracing at all.
   oursNoExport: {
     label: 'ours, every span recorded, export discarded in-process (no serialisation, no gRPC)',
-    args: ['--import', './bench/servers/discard-in-process.ts', 'src/main.ts'],
+    args: ['--import', './bench/servers/discard-in-process.ts', ...SERVICE_ARGS],
   },
-  oursUnsampled: { label: 'ours, sampler always_off (propagation, metrics; no span recorded)', args: ['src/main.ts'], env: { OTEL_TRACES_SAMPLER: 'always_off' } },
-  oursNoTracing: { label: 'ours, OTEL_SDK_DISABLED (middleware and metrics only)', args: ['src/main.ts'], env: { OTEL_SDK_DISABLED: 'true' } },
+  oursUnsampled: { label: 'ours, sampler always_off (propagation, metrics; no span recorded)', args: SERVICE_ARGS, env: { OTEL_TRACES_SAMPLER: 'always_off' } },
+  oursNoTracing: { label: 'ours, OTEL_SDK_DISABLED (middleware and metrics only)', args: SERVICE_ARGS, env: { OTEL_SDK_DISABLED: 'true' } },
 };
 const NAMES = Object.keys(SERVERS) as ServerName[];
 
@@ -162,8 +167,12 @@ function productionDependencies(): { mib: number; packages: number } {
 
 /** /metrics render time with `routes` synthetic routes, each a histogram and a counter series carrying exemplars. */
 async function renderTime(targetSeries: number) {
-  const metrics = new RequestMetrics({ regions: ['eu-west'], processMetrics: true });
   const exemplar = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
+  // The service's own metrics (src/service.ts), the exemplar rule included, with the exemplars' span accepted.
+  const acceptedSpans = new AcceptedSpans();
+  const accepting: SpanExporter = { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} };
+  acceptedSpans.watch(accepting).export([{ attributes: { [ATTR_EXEMPLAR]: true }, spanContext: () => ({ spanId: exemplar.span_id }) } as unknown as ReadableSpan], () => {});
+  const { metrics } = createService(loadConfig({ METRIC_REGIONS: 'eu-west', LOG_LEVEL: 'silent' }), { running: { acceptedSpans, logExportFailuresTo: () => {} } });
   const addRoute = (route: number) => {
     for (const durationSeconds of [0.003, 0.02, 0.3, 3]) {
       metrics.record({ method: 'GET', route: `/bench/${route}`, statusCode: 200, durationSeconds, region: 'eu-west', exemplar });

@@ -1,54 +1,59 @@
-// The app in-process (Hono's `app.request()`, no socket) with an in-memory span exporter and a fresh registry per
-// test, for the tests that look at one request at a time.
-import { context, type TextMapPropagator } from '@opentelemetry/api';
+// The service in-process (Hono's `app.request()`, no socket), assembled by src/service.ts as in production, with only
+// what a test swaps: an in-memory span exporter (behind the same exemplar rule as the OTLP one), a log destination
+// the test reads, and optionally a sampler, an exemplar policy or a fault switch with its own clock.
+import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, type Sampler, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { CompositePropagator, type ExportResult, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, type ReadableSpan, type Sampler, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../src/config.ts';
 import type { FaultSwitch } from '../src/domain/faults.ts';
-import { createApp } from '../src/http/app.ts';
-import { createExemplarPolicy, type ExemplarPolicy } from '../src/telemetry/exemplar-policy.ts';
-import { createLogger } from '../src/telemetry/logger.ts';
-import { RequestMetrics } from '../src/telemetry/metrics.ts';
+import { createService } from '../src/service.ts';
+import { AcceptedSpans } from '../src/telemetry/accepted-spans.ts';
+import type { ExemplarPolicy } from '../src/telemetry/exemplar-policy.ts';
 import { FAST_ENV } from './fast-path.ts';
 
-// Child spans nest under the server span only with a context manager; the service gets one from the SDK.
+// What the SDK sets up in the service: a context manager (child spans nest under the server span) and W3C propagation.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
 
-const propagator: TextMapPropagator = new CompositePropagator({
-  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-});
-
-export function testApp(
-  options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch; isReady?: () => boolean } = {},
-) {
+export function testApp(options: { env?: Record<string, string>; sampler?: Sampler; exemplarPolicy?: ExemplarPolicy; faults?: FaultSwitch } = {}) {
   const config = loadConfig({ ...FAST_ENV, ...options.env });
-  const exporter = new InMemorySpanExporter();
+  const exporter = new AcknowledgingExporter();
+  const acceptedSpans = new AcceptedSpans();
   const tracerProvider = new TracerProvider({
-    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    spanProcessors: [new SimpleSpanProcessor({ exporter: acceptedSpans.watch(exporter) })],
     ...(options.sampler === undefined ? {} : { sampler: options.sampler }),
   });
   const logLines: Record<string, unknown>[] = [];
-  const destination = new Writable({
+  const logDestination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
       callback();
     },
   });
-  const metrics = new RequestMetrics({ regions: config.metricRegions, processMetrics: false });
-  const app = createApp({
-    settings: config,
+  const tracing = { running: { acceptedSpans, logExportFailuresTo: () => {} } };
+  const service = createService(config, tracing, {
     tracer: tracerProvider.getTracer('test'),
-    propagator,
-    metrics,
-    exemplarPolicy: options.exemplarPolicy ?? createExemplarPolicy(config.exemplars),
-    logger: createLogger({ level: 'info', destination }),
-    isReady: options.isReady ?? (() => true),
+    logDestination,
+    processMetrics: false,
+    ...(options.exemplarPolicy === undefined ? {} : { exemplarPolicy: options.exemplarPolicy }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
-  return { app, config, exporter, metrics, logLines };
+  return { ...service, config, exporter, logLines };
 }
+
+/**
+ * The in-memory exporter, acknowledging a span as it takes it, as a Collector that is up does before the next scrape
+ * (the stock one answers a timer tick later, after the test's scrape).
+ */
+class AcknowledgingExporter extends InMemorySpanExporter {
+  override export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    super.export(spans, () => {});
+    done({ code: ExportResultCode.SUCCESS });
+  }
+}
+
 
 export const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5';
 

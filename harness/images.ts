@@ -4,6 +4,7 @@
 // When a pin changes, read its build files again at the new tag and update `readAt`: the test refuses a pin the table
 // does not name.
 import { readProjectFile } from './root.ts';
+import { SERVICE_ARGS } from './service.ts';
 
 type ImageBase = 'scratch' | 'distroless' | 'busybox' | 'debian' | 'alpine';
 
@@ -130,7 +131,7 @@ export const APP_IMAGE: Omit<ImageFacts, 'image'> & { readonly files: readonly s
   base: 'debian',
   user: 'node',
   entrypoint: ['docker-entrypoint.sh'],
-  cmd: ['node', '--import=./src/telemetry/log-bridge.ts', 'src/main.ts'],
+  cmd: ['node', ...SERVICE_ARGS],
   executables: ['/usr/local/bin/docker-entrypoint.sh', '/usr/local/bin/node', '/usr/local/bin/npm', '/bin/sh', '/bin/bash'],
   writable: ['/tmp', '/home/node'],
   path: STANDARD_PATH,

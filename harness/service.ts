@@ -1,20 +1,21 @@
-// Starts the real service (`node src/main.ts`, or another server of the bench) as a child process on a free loopback
-// port, with the environment a test needs, ready once it logs the port it listens on.
+// Starts the real service as it ships (SERVICE_ARGS: the SDK through --import, then src/main.ts), or another server of
+// the bench, as a child process on a free loopback port, with the environment a test needs, ready once it logs the
+// port it listens on.
 import { execFile } from 'node:child_process';
 import { FAST_ENV } from './fast-path.ts';
 import { OtlpReceiver, type ReceiverMode } from './otlp-receiver.ts';
 import { Program } from './process.ts';
 import { ROOT } from './root.ts';
 
-/** How the image starts the service (Dockerfile CMD): the log bridge imported before the app. */
-export const SERVICE_ARGS: readonly string[] = ['--import=./src/telemetry/log-bridge.ts', 'src/main.ts'];
+/** How the service starts everywhere (`npm start`, the Dockerfile's CMD): the SDK and its loader hook before the app. */
+export const SERVICE_ARGS: readonly string[] = ['--import', './src/telemetry/instrumentation.ts', 'src/main.ts'];
 
 export class ServiceProcess extends Program {
   baseUrl = '';
 
   /** Starts `node <args>` and resolves when it listens; rejects with its output if it exits or hangs first. */
   static async start(env: Record<string, string>, args: readonly string[] = SERVICE_ARGS, timeoutMs = 15_000): Promise<ServiceProcess> {
-    const service = new ServiceProcess(args.at(-1)!, process.execPath, args, { env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env } });
+    const service = new ServiceProcess(args.at(-1)!, process.execPath, [...args], { env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env } });
     const listening = await service.waitForLine((line) => line.msg === 'listening', timeoutMs);
     service.baseUrl = `http://127.0.0.1:${String(listening.port)}`;
     return service;

@@ -35,11 +35,15 @@ const environmentSchema = z
     PAYMENT_SLOW_PROBABILITY: probability(0.1),
     PAYMENT_SLOW_LATENCY_MS: milliseconds(2000),
     PAYMENT_FAILURE_PROBABILITY: probability(0.02),
+    // A real payment service to ask instead of the simulated one (GET, any 2xx answer is "paid").
+    PAYMENT_SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
 
     EXEMPLAR_POLICY: z.enum(EXEMPLAR_POLICIES).default('adaptive'),
     EXEMPLAR_RATE: probability(0.1),
     EXEMPLAR_THRESHOLD_MS: milliseconds(500),
     EXEMPLAR_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    // An exemplar is shown once the Collector accepted its span, and this long after (its tail-sampling decision wait).
+    EXEMPLAR_HOLD_MS: milliseconds(0),
 
     // The characters of an RFC 6750 bearer token: hono/bearer-auth refuses any other as a malformed header.
     ADMIN_TOKEN: z
@@ -129,6 +133,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       paymentSlowProbability: e.PAYMENT_SLOW_PROBABILITY,
       paymentSlowLatencyMs: e.PAYMENT_SLOW_LATENCY_MS,
       paymentFailureProbability: e.PAYMENT_FAILURE_PROBABILITY,
+      paymentServiceUrl: e.PAYMENT_SERVICE_URL,
     },
     exemplars: {
       policy: e.EXEMPLAR_POLICY,
@@ -149,6 +154,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINTS[otlpProtocol],
       sampler: e.OTEL_TRACES_SAMPLER,
       samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
+      exemplarHoldMs: e.EXEMPLAR_HOLD_MS,
     },
   });
 }

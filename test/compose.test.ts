@@ -146,8 +146,10 @@ describe('every service against the facts of its image, hand-copied from its bui
     assert.match(dockerfile, /^WORKDIR \/app$/m);
     for (const file of APP_IMAGE.files) assert.match(dockerfile, new RegExp(`^COPY --from=check ${file} \\.${file.slice('/app'.length)}$`, 'm'));
     for (const [name, service] of services.filter(([, service]) => service.image === APP_IMAGE_NAME)) {
-      const script = (service.command ?? APP_IMAGE.cmd).slice(1).find((arg) => !arg.startsWith('-'))!;
-      assert.ok(APP_IMAGE.files.some((directory) => `/app/${script}`.startsWith(`${directory}/`)), `${name}: ${script} is in the image`);
+      for (const script of (service.command ?? APP_IMAGE.cmd).filter((arg) => arg.endsWith('.ts'))) {
+        const path = `/app/${script.replace(/^\.\//, '')}`;
+        assert.ok(APP_IMAGE.files.some((directory) => path.startsWith(`${directory}/`)), `${name}: ${script} is in the image`);
+      }
     }
   });
 

@@ -4,7 +4,6 @@ import {
   ADAPTIVE_MIN_SAMPLES,
   createExemplarPolicy,
   type ExemplarPolicy,
-  gateExemplars,
   type PolicyOptions,
 } from '../src/telemetry/exemplar-policy.ts';
 
@@ -106,17 +105,5 @@ describe('exemplar policy', () => {
     // Past the window nothing is recent, so the p99 is unknown again once recomputed (at most 64 observations on).
     const kept = Array.from({ length: 64 }, () => policy.shouldAttach({ ...fast, durationSeconds: 0.001 }));
     assert.equal(kept.at(-1), true);
-  });
-
-  it('gated: none while the gate is closed, and the policy still sees every observation', () => {
-    const clock = { ms: 0 };
-    let open = false;
-    const inner = createExemplarPolicy({ ...base, random: () => 0.999, now: () => clock.ms });
-    const policy = gateExemplars(inner, () => open);
-    warm(policy, clock);
-    assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 1 }), false, 'slow, but the gate is closed');
-    open = true;
-    assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 1 }), true);
-    assert.equal(policy.shouldAttach({ ...fast, durationSeconds: 0.001 }), false, 'the window filled while closed: p99 known');
   });
 });

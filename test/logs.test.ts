@@ -37,8 +37,9 @@ describe('log records (the running service, exporting to an OTLP receiver)', () 
         { body: record.body, severityText: record.severityText, severityNumber: record.severityNumber },
         { body: line.msg, severityText: 'warn', severityNumber: SEVERITY_WARN },
       );
-      // The line's own fields, as attributes; level, time and message have fields of the record, the IDs too.
-      const { level: _level, time: _time, msg: _msg, trace_id: _traceId, span_id: _spanId, ...fields } = line;
+      // The line's own fields, as attributes; level, time and message have fields of the record, the IDs and trace
+      // flags too (pino's log correlation writes them in the line).
+      const { level: _level, time: _time, msg: _msg, trace_id: _traceId, span_id: _spanId, trace_flags: _traceFlags, ...fields } = line;
       assert.deepEqual(record.attributes, fields);
       assert.equal(record.attributes.route, '/api/users');
       assert.equal(record.resource['service.name'], 'exemplar-demo');

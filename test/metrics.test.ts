@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RequestMetrics } from '../src/telemetry/metrics.ts';
 import { OPENMETRICS_ACCEPT, scrape, testApp } from '../harness/app.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -20,12 +19,13 @@ function serverSpan(exporter: ReturnType<typeof testApp>['exporter']) {
 }
 
 describe('probes', () => {
-  it('answers /health, and /ready with 200 when ready and 503 when not', async () => {
+  it('answers /health, and /ready with 200 when ready and 503 once shutdown has begun', async () => {
     const { app } = testApp();
     assert.deepEqual(await (await app.request('/health')).json(), { status: 'ok' });
     assert.deepEqual(await (await app.request('/ready')).json(), { status: 'ready' });
-    const notReady = testApp({ isReady: () => false }).app;
-    const response = await notReady.request('/ready');
+    const shuttingDown = testApp();
+    shuttingDown.beginShutdown();
+    const response = await shuttingDown.app.request('/ready');
     assert.equal(response.status, 503);
     assert.deepEqual(await response.json(), { status: 'not_ready' });
   });
@@ -175,25 +175,6 @@ describe('/metrics', () => {
     assert.equal(withExemplar.length, 1, 'one bucket holds an exemplar');
     assert.equal(exemplarOf(withExemplar[0]!, '')?.traceId, first, 'the histogram keeps the first exemplar');
     assert.match(exposition, /^http_request_duration_seconds_count\{method="GET",route="\/api\/orders",status_code="502"\} 3$/m);
-  });
-
-  it('renders an exemplar only if exemplarShown says so for its span and time, keeping the sample itself', async () => {
-    const asked: [string, number][] = [];
-    let show = false;
-    const metrics = new RequestMetrics({ regions: [], processMetrics: false, exemplarShown: (spanId, timestampMs) => (asked.push([spanId, timestampMs]), show) });
-    const exemplar = { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) };
-    const madeAt = Date.now();
-    metrics.record({ method: 'GET', route: '/api/users', statusCode: 200, durationSeconds: 0.3, exemplar });
-    const line = (body: string) => body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_bucket{le="0.5"'))!;
-    const hidden = (await metrics.render('application/openmetrics-text')).body;
-    assert.match(line(hidden), /^http_request_duration_seconds_bucket\{[^}]*\} 1$/, 'the count, without the exemplar');
-    assert.doesNotMatch(hidden, /trace_id=/);
-    assert.equal(asked[0]![0], exemplar.span_id);
-    assert.ok(Math.abs(asked[0]![1] - madeAt) < 1000, 'asked with the time the exemplar was made, in ms');
-    show = true;
-    const shown = (await metrics.render('application/openmetrics-text')).body;
-    assert.match(line(shown), / 1 # \{trace_id="a{32}",span_id="b{16}"\} 0\.3 \d+(\.\d+)?$/);
-    assert.equal(shown.split('\n').filter((l) => l.includes(' # {')).length, 2, 'the histogram bucket and the request counter');
   });
 
   it('labels regions from baggage through the allow-list only, and never labels user_id', async () => {

@@ -1,12 +1,16 @@
-// The real service process exporting over OTLP/gRPC to a real receiver: spans, propagation, samplers, logs.
+// The real service process, started as it ships (OpenTelemetry through --import), exporting over OTLP/gRPC to a
+// real receiver: spans, propagation, samplers, logs, and each enabled instrumentation.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { PAYMENT_SERVICE } from '../src/domain/orders.ts';
 import { USER_DATABASE } from '../src/domain/users.ts';
 import { OTLP_CLIENT_KIND, OTLP_INTERNAL_KIND, OTLP_SERVER_KIND, OtlpReceiver, type ReceivedSpan } from '../harness/otlp-receiver.ts';
-import { type ServiceProcess, startServiceExportingTo } from '../harness/service.ts';
+import { runNode, SERVICE_ARGS, type ServiceProcess, startServiceExportingTo } from '../harness/service.ts';
+import { eventually } from '../harness/eventually.ts';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
@@ -157,7 +161,9 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       const parent = (flags: string) => ({ traceparent: `00-${PARENT_TRACE.replace(/^4/, flags === '01' ? '5' : '6')}-${PARENT_SPAN}-${flags}` });
       await (await fetch(`${service.baseUrl}/api/users`, { headers: parent('01') })).arrayBuffer();
       await (await fetch(`${service.baseUrl}/api/users`, { headers: parent('00') })).arrayBuffer();
-      exposition = await (await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'application/openmetrics-text' } })).text();
+      // The exemplar of the last sampled request shows once the receiver has accepted its span.
+      const scrape = async () => (await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'application/openmetrics-text' } })).text();
+      exposition = (await eventually(async () => ((text) => (text.includes(PARENT_TRACE.replace(/^4/, '5')) ? text : undefined))(await scrape()), { timeoutMs: 10_000, intervalMs: 200 })) ?? '';
       assert.equal((await service.stop()).code, 0); // shutdown flushes, so everything sampled has arrived
       spans = receiver.serverSpans().filter((span) => span.resource['service.name'] === 'ratio-test');
     });
@@ -178,6 +184,67 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       const exemplars = exemplarTraceIds(exposition);
       assert.ok(exemplars.length > 0);
       for (const traceId of exemplars) assert.ok(exported.has(traceId), `exemplar ${traceId} is exported`);
+    });
+  });
+  describe('the instrumentations enabled in instrumentation.ts', () => {
+    const TOKEN = 'test-admin-token-0123456789';
+    let service: ServiceProcess;
+    /** The headers of each call the payment stand-in (a node:http server) received. */
+    const paymentCalls: IncomingHttpHeaders[] = [];
+    const payment = createServer((request, response) => {
+      paymentCalls.push(request.headers);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"paid"}');
+    });
+    let errorResponse: Response;
+    before(async () => {
+      await new Promise<void>((resolve) => payment.listen(0, '127.0.0.1', resolve));
+      service = await startServiceExportingTo(receiver, {
+        OTEL_SERVICE_NAME: 'instrumentation-test',
+        PAYMENT_SERVICE_URL: `http://127.0.0.1:${(payment.address() as AddressInfo).port}/payments`,
+        ADMIN_TOKEN: TOKEN,
+      });
+      await (await fetch(`${service.baseUrl}/api/orders`)).arrayBuffer();
+      const fault = { route: '/api/users', slow_probability: 0, added_latency_ms: 0, error_probability: 1, duration_seconds: 60 };
+      const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+      assert.equal((await fetch(`${service.baseUrl}/admin/faults`, { method: 'POST', headers, body: JSON.stringify(fault) })).status, 201);
+      errorResponse = await fetch(`${service.baseUrl}/api/users`);
+      await errorResponse.arrayBuffer();
+      assert.equal((await service.stop()).code, 0);
+    });
+    after(() => {
+      payment.closeAllConnections();
+      payment.close();
+    });
+    const ours = () => receiver.spans.filter((span) => span.resource['service.name'] === 'instrumentation-test');
+
+    it('fetch (undici): the payment call inside a request is a CLIENT span that carries traceparent to the server', () => {
+      const checkPayment = ours().find((span) => span.name === 'checkPaymentStatus')!;
+      const call = ours().find((span) => span.parentSpanId === checkPayment.spanId);
+      assert.ok(call, 'a span under checkPaymentStatus');
+      assert.equal(call.kind, OTLP_CLIENT_KIND);
+      assert.equal(call.attributes['http.request.method'], 'GET');
+      assert.equal(paymentCalls.length, 1);
+      assert.equal(paymentCalls[0]!.traceparent, `00-${call.traceId}-${call.spanId}-01`);
+    });
+
+    it('pino: a log line written inside a request carries its trace and span IDs', () => {
+      const server = ours().find((span) => span.kind === OTLP_SERVER_KIND && span.attributes['http.route'] === '/api/users')!;
+      assert.equal(errorResponse.status, 500);
+      const line = service.logs.find((entry) => entry.msg === 'unhandled error')!;
+      assert.equal((line.err as { type: string }).type, 'InjectedFaultError');
+      assert.equal(line.trace_id, server.traceId);
+      assert.equal(line.span_id, server.spanId, 'the error handler runs in the server span');
+    });
+
+    it('node:http: a request made inside a span is a CLIENT span that carries traceparent (a script started as the service is)', async () => {
+      const { code, output } = await runNode(['--import', SERVICE_ARGS[1]!, 'test/fixtures/http-get-in-span.ts', `http://127.0.0.1:${(payment.address() as AddressInfo).port}/payments`], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.address,
+        OTEL_SERVICE_NAME: 'http-instrumentation-test',
+      });
+      assert.equal(code, 0, output);
+      const client = receiver.spans.find((span) => span.resource['service.name'] === 'http-instrumentation-test' && span.kind === OTLP_CLIENT_KIND);
+      assert.ok(client, 'a CLIENT span from the node:http instrumentation');
+      assert.equal(paymentCalls.at(-1)!.traceparent, `00-${client.traceId}-${client.spanId}-01`);
     });
   });
 });

@@ -1,6 +1,7 @@
 // The simulated order history: fetch the orders (30-50 ms), then ask the payment service for their status
-// (50 ms; now and then it is slow, 2 s, and now and then it fails).
-import { SpanKind } from '@opentelemetry/api';
+// (50 ms; now and then it is slow, 2 s, and now and then it fails). With PAYMENT_SERVICE_URL the question goes to a
+// real service over HTTP instead, so an outgoing call carries the trace on (OpenTelemetry's fetch instrumentation).
+import { type Span, SpanKind } from '@opentelemetry/api';
 import { ATTR_EXTERNAL_SERVICE_SLOW, ATTR_PEER_SERVICE_NAME } from '../telemetry/attributes.ts';
 import { inSpan, type Simulation, wait, work } from './simulation.ts';
 
@@ -14,6 +15,7 @@ export interface OrdersSettings {
   readonly paymentSlowProbability: number;
   readonly paymentSlowLatencyMs: number;
   readonly paymentFailureProbability: number;
+  readonly paymentServiceUrl: string | undefined;
 }
 
 interface Order {
@@ -40,11 +42,24 @@ export async function listOrders(
   // as a node of its own (a "virtual node") from peer.service.
   const payment = { kind: SpanKind.CLIENT, attributes: { [ATTR_PEER_SERVICE_NAME]: PAYMENT_SERVICE } };
   return inSpan(simulation.tracer, 'checkPaymentStatus', payment, async (span) => {
-    const slow = simulation.random() < settings.paymentSlowProbability;
-    const fails = simulation.random() < settings.paymentFailureProbability;
-    span.setAttribute(ATTR_EXTERNAL_SERVICE_SLOW, slow);
-    await work(simulation, span, slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs);
-    if (fails) throw new PaymentServiceError('payment service unavailable');
+    if (settings.paymentServiceUrl !== undefined) await askPaymentService(settings.paymentServiceUrl);
+    else await simulatePaymentService(simulation, settings, span);
     return ids.map((id) => ({ id, amountCents: 1000 + id * 250, paymentStatus: id % 3 === 0 ? 'pending' : 'paid' }));
   });
+}
+
+async function askPaymentService(url: string): Promise<void> {
+  const response = await fetch(url).catch((error: unknown) => {
+    throw new PaymentServiceError(`payment service unreachable: ${(error as Error).message}`);
+  });
+  await response.arrayBuffer();
+  if (!response.ok) throw new PaymentServiceError(`payment service answered ${response.status}`);
+}
+
+async function simulatePaymentService(simulation: Simulation, settings: OrdersSettings, span: Span): Promise<void> {
+  const slow = simulation.random() < settings.paymentSlowProbability;
+  const fails = simulation.random() < settings.paymentFailureProbability;
+  span.setAttribute(ATTR_EXTERNAL_SERVICE_SLOW, slow);
+  await work(simulation, span, slow ? settings.paymentSlowLatencyMs : settings.paymentLatencyMs);
+  if (fails) throw new PaymentServiceError('payment service unavailable');
 }

@@ -45,14 +45,6 @@ export function createExemplarPolicy(options: PolicyOptions): ExemplarPolicy {
   }
 }
 
-/**
- * The policy, with no exemplar while `allowed()` is false (span export failing): Grafana then shows a gap in the
- * dots rather than dots whose traces never arrive. The policy still sees every observation, so its window stays true.
- */
-export function gateExemplars(policy: ExemplarPolicy, allowed: () => boolean): ExemplarPolicy {
-  return { shouldAttach: (observation) => policy.shouldAttach(observation) && allowed() };
-}
-
 /** Share of observations kept in each band of the adaptive policy. */
 const ADAPTIVE_NEAR_P99_SHARE = 0.1;
 const ADAPTIVE_REST_SHARE = 0.01;

@@ -1,5 +1,5 @@
-// JSON log lines (pino) that carry the trace and span of the active span, so a log line leads to its trace.
-import { trace } from '@opentelemetry/api';
+// JSON log lines (pino). A line written inside a span carries its trace_id and span_id, so it leads to its trace:
+// OpenTelemetry's pino instrumentation adds them (started in instrumentation.ts, before pino loads).
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -11,10 +11,6 @@ export function createLogger(options: { readonly level: string; readonly destina
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      mixin() {
-        const spanContext = trace.getActiveSpan()?.spanContext();
-        return spanContext === undefined ? {} : { trace_id: spanContext.traceId, span_id: spanContext.spanId };
-      },
     },
     options.destination,
   );

@@ -17,12 +17,12 @@ import { otlpHttpSignalUrl, type TracingSettings } from './tracing-settings.ts';
 export const LOG_QUEUE_SIZE = 2048;
 
 /** The log records' way out: OTLP to the spans' endpoint, through a bounded batch queue whose losses are reported. */
-export function createLogRecordProcessor(settings: Pick<TracingSettings, 'otlpProtocol' | 'otlpEndpoint'>, logger: Logger): BatchLogRecordProcessor {
+export function createLogRecordProcessor(settings: Pick<TracingSettings, 'otlpProtocol' | 'otlpEndpoint'>, report: LogLossReport): BatchLogRecordProcessor {
   const exporter =
     settings.otlpProtocol === 'grpc'
       ? new GrpcLogExporter({ url: settings.otlpEndpoint })
       : new ProtobufHttpLogExporter({ url: otlpHttpSignalUrl(settings.otlpEndpoint, 'logs') });
-  return boundedLogProcessor(exporter, new LogLossReport(logger));
+  return boundedLogProcessor(exporter, report);
 }
 
 /** A batch processor that drops what does not fit its queue, and tells `report` about every record it finishes. */
@@ -48,14 +48,15 @@ const QUEUE_FULL = 'queue_full';
  */
 export class LogLossReport {
   readonly meterProvider: MeterProvider;
-  private readonly logger: Logger;
+  /** Unset until the service has a logger: pino loads after the SDK, so that the SDK can patch it. */
+  logger: Logger | undefined;
   private readonly warnEveryMs: number;
   private readonly now: () => number;
   private droppedQueueFull = 0;
   private droppedExportFailed = 0;
   private lastWarningAt = Number.NEGATIVE_INFINITY;
 
-  constructor(logger: Logger, options: { warnEveryMs?: number; now?: () => number } = {}) {
+  constructor(logger?: Logger, options: { warnEveryMs?: number; now?: () => number } = {}) {
     this.logger = logger;
     this.warnEveryMs = options.warnEveryMs ?? 30_000;
     this.now = options.now ?? Date.now;
@@ -84,7 +85,7 @@ export class LogLossReport {
     if (this.now() - this.lastWarningAt < this.warnEveryMs) return;
     // Set before writing: the warning is a log record itself, which a full queue drops, which would warn again.
     this.lastWarningAt = this.now();
-    this.logger.warn(
+    this.logger?.warn(
       { dropped_log_records: this.droppedQueueFull + this.droppedExportFailed, queue_full: this.droppedQueueFull, failed_exports: this.droppedExportFailed, error_type: errorType },
       'log export failing: log records are dropped until the OTLP endpoint answers (requests are not affected; stdout keeps every line)',
     );
@@ -96,6 +97,6 @@ export class LogLossReport {
     this.droppedQueueFull = 0;
     this.droppedExportFailed = 0;
     this.lastWarningAt = Number.NEGATIVE_INFINITY;
-    this.logger.info(dropped, 'log export resumed');
+    this.logger?.info(dropped, 'log export resumed');
   }
 }

@@ -4,7 +4,8 @@
 // Exemplars come from the Prometheus client rather than from the OpenTelemetry metrics SDK, because the SDK does not
 // export exemplars to Prometheus yet (open-telemetry/opentelemetry-js#5147). The exemplar labels are the trace and
 // span IDs of the server span, read by the HTTP middleware and handed in here, so this module needs no tracing API.
-import client, { type Counter, type Histogram, Registry } from '@prometheus-io/client';
+import client, { type Counter, type Histogram, type Metric, type MetricObject, Registry } from '@prometheus-io/client';
+import type { AcceptedSpans } from './accepted-spans.ts';
 
 /** Seconds, as Prometheus recommends; the buckets bracket the demo's fast paths (20-100 ms) and its 0.8 s and 2 s spikes. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -60,13 +61,15 @@ export class RequestMetrics {
   private readonly duration: Histogram<RequestLabels>;
   private readonly requests: Counter<RequestLabels | 'region'>;
   private readonly errors: Counter<RequestLabels | 'error_type'>;
-  private readonly exemplarShown: ExemplarShown | undefined;
 
-  /** `exemplarShown`: when given, an exemplar is rendered only if it says yes (see ExemplarShown). */
-  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly exemplarShown?: ExemplarShown }) {
+  /**
+   * `acceptedSpans`: the no-dangling rule (accepted-spans.ts), the one place that decides which stored exemplars a
+   * scrape shows; without it (tracing off) every exemplar is shown.
+   */
+  constructor(options: { readonly regions: readonly string[]; readonly processMetrics?: boolean; readonly acceptedSpans?: AcceptedSpans }) {
     this.regions = new Set(options.regions);
-    this.exemplarShown = options.exemplarShown;
-    const registers = [this.registry];
+    // Registered below: through the rule's view for OpenMetrics, as they are for the text format (no exemplars there).
+    const registers: Registry[] = [];
     this.duration = new client.Histogram({
       name: 'http_request_duration_seconds',
       help: 'Duration of HTTP requests, by route template.',
@@ -89,11 +92,13 @@ export class RequestMetrics {
       enableExemplars: true,
       registers,
     });
+    const withExemplars: Metric<string>[] = [this.duration, this.requests, this.errors];
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
+    const processMetrics = this.registry.getMetricsAsArray().map(({ name }) => this.registry.getSingleMetric<string>(name)!);
+    for (const metric of withExemplars) this.registry.registerMetric(options.acceptedSpans?.scrapeView(metric) ?? metric);
     // The same metric objects in the text registry, counters through a view that keeps their text-format name.
-    for (const { name } of this.registry.getMetricsAsArray()) {
-      const metric = this.registry.getSingleMetric<string>(name);
-      if (metric !== undefined) this.textRegistry.registerMetric(metric instanceof client.Counter ? withTotalName(metric, name) : metric);
+    for (const metric of [...withExemplars, ...processMetrics]) {
+      this.textRegistry.registerMetric(metric instanceof client.Counter ? withTotalName(metric, (metric as unknown as MetricObject).name) : metric);
     }
   }
 
@@ -114,16 +119,6 @@ export class RequestMetrics {
     });
   }
 
-  /** exemplars_enabled: 1 while the service attaches exemplars, 0 while span export fails. */
-  trackExemplarGate(enabled: () => boolean): void {
-    this.gaugeReadAtScrape(
-      'exemplars_enabled',
-      'Whether the service attaches exemplars: 0 while span export is failing or the span queue drops spans, so no exemplar points at a lost trace.',
-      [],
-      () => [{ value: enabled() ? 1 : 0 }],
-    );
-  }
-
   record(request: RequestRecord): void {
     const labels = { method: request.method, route: request.route, status_code: request.statusCode };
     const exemplarLabels = request.exemplar as Record<string, string> | undefined;
@@ -138,12 +133,7 @@ export class RequestMetrics {
   /** OpenMetrics 1.0.0 with exemplars, or Prometheus text 0.0.4 (which has none). */
   async render(format: ExpositionFormat): Promise<MetricsRenderResult> {
     const registry = format === 'application/openmetrics-text' ? this.registry : this.textRegistry;
-    const body = await registry.metrics();
-    const shown = this.exemplarShown;
-    if (shown === undefined || registry !== this.registry) return { contentType: registry.contentType, body };
-    // The sample stays; only a doubtful exemplar goes (` # {labels} value timestamp`).
-    const filtered = body.replace(EXEMPLAR_WITH_SPAN, (exemplar, spanId: string, timestamp: string) => (shown(spanId, Number(timestamp) * 1000) ? exemplar : ''));
-    return { contentType: registry.contentType, body: filtered };
+    return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
   /** The label value for a baggage region: itself when allow-listed, so the series count stays bounded. */
@@ -152,11 +142,6 @@ export class RequestMetrics {
     return this.regions.has(region) ? region : OTHER_REGION;
   }
 }
-
-/** Whether to render the exemplar of span `spanId` made at `timestampMs` (false: its span may be lost). */
-type ExemplarShown = (spanId: string, timestampMs: number) => boolean;
-
-const EXEMPLAR_WITH_SPAN = / # \{[^}\n]*\bspan_id="([0-9a-f]+)"[^}\n]*\} \S+ (\S+)/g;
 
 /**
  * The counter as the text registry must see it. Rendering OpenMetrics renames a counter in place (`x_total` becomes

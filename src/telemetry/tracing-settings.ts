@@ -31,4 +31,6 @@ export interface TracingSettings {
   readonly otlpEndpoint: string;
   readonly sampler: SamplerName;
   readonly samplerRatio: number;
+  /** How long an exemplar waits after the Collector accepted its span (EXEMPLAR_HOLD_MS; accepted-spans.ts). */
+  readonly exemplarHoldMs: number;
 }

@@ -1,9 +1,10 @@
 // Builds and starts the OpenTelemetry SDK: W3C trace context and baggage, OTLP over gRPC (or HTTP/protobuf), the
-// configured sampler. src/main.ts calls it before the app is imported (so the HTTP instrumentation patches `http`
-// first) and owns shutdown. It takes its own settings (TracingSettings), never the whole configuration.
+// configured sampler, and the instrumentations the service needs. instrumentation.ts starts it before the app loads
+// (so the instrumentations patch `node:http`, undici and pino first); src/main.ts owns shutdown. It takes its own
+// settings (TracingSettings), never the whole configuration.
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtobufHttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
@@ -17,29 +18,28 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import packageJson from '../../package.json' with { type: 'json' };
-import { ExportedSpans, ExportHealth, MonitoredExporter, QueueWatcher } from './export-monitor.ts';
+import { AcceptedSpans } from './accepted-spans.ts';
+import { ExportFailureLog } from './export-failure-log.ts';
 import type { Logger } from './logger.ts';
-import { createLogRecordProcessor } from './logs.ts';
+import { createLogRecordProcessor, LogLossReport } from './logs.ts';
 import { type OtlpProtocol, otlpHttpSignalUrl, type SamplerName, type TracingSettings } from './tracing-settings.ts';
 
 export interface Tracing {
   /** Flushes every finished span to the exporter, then stops the SDK. */
   shutdown(): Promise<void>;
-  /** Whether a span ending now can reach the collector: exemplars are attached only then. */
-  readonly exportHealth: ExportHealth;
-  /** The exemplar-marked spans the collector accepted: /metrics shows only their exemplars. */
-  readonly exportedSpans: ExportedSpans;
+  /** The exemplar-marked spans the Collector accepted: /metrics shows only their exemplars. */
+  readonly acceptedSpans: AcceptedSpans;
+  /** Export failures are logged with this logger, handed over once the service has one (pino loads after the SDK). */
+  logExportFailuresTo(logger: Logger): void;
 }
 
-const MAX_QUEUE_SIZE = 4096;
-
-export function startTracing(settings: TracingSettings, logger: Logger): Tracing {
-  const exportHealth = new ExportHealth(logger, { maxQueueSize: MAX_QUEUE_SIZE });
-  const exportedSpans = new ExportedSpans();
-  const exporter = new MonitoredExporter(createOtlpExporter(settings.otlpProtocol, settings.otlpEndpoint), logger, {
-    health: exportHealth,
-    exported: exportedSpans,
-  });
+export function startTracing(settings: TracingSettings): Tracing {
+  const acceptedSpans = new AcceptedSpans({ holdMs: settings.exemplarHoldMs });
+  const failures = new ExportFailureLog(createOtlpExporter(settings.otlpProtocol, settings.otlpEndpoint));
+  const logLosses = new LogLossReport();
+  // The instrumentations named below and no other: the package enables all of its forty unless this OpenTelemetry
+  // variable lists some (an operator may still widen it).
+  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'http,undici,pino';
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: settings.serviceName,
@@ -48,21 +48,32 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
     }),
     sampler: createSampler(settings.sampler, settings.samplerRatio),
     // A bounded queue, dropped when full: a slow or absent collector never holds a request up.
-    // The watcher counts what enters the batch queue, so the export health knows when the queue drops spans.
-    spanProcessors: [
-      new QueueWatcher(exportHealth),
-      new BatchSpanProcessor({ exporter, maxQueueSize: MAX_QUEUE_SIZE, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }),
+    spanProcessors: [new BatchSpanProcessor({ exporter: acceptedSpans.watch(failures), maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
+    instrumentations: [
+      getNodeAutoInstrumentations({
+        // Outgoing calls only: server spans come from our Hono middleware, which knows the route template.
+        '@opentelemetry/instrumentation-http': { enabled: true, disableIncomingRequestInstrumentation: true },
+        // fetch (Node's built-in client is undici).
+        '@opentelemetry/instrumentation-undici': { enabled: true },
+        // trace_id and span_id on each log line written inside a span, and each line, as it goes to stdout, also
+        // handed to the LoggerProvider below as a log record (src/telemetry/logs.ts).
+        '@opentelemetry/instrumentation-pino': { enabled: true },
+      }),
     ],
-    // Server spans come from our Hono middleware, which knows the route template; the HTTP instrumentation is
-    // kept for outgoing calls only, so a downstream HTTP call joins the trace without a second server span.
-    instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })],
-    // Metrics go through the Prometheus client (for exemplars). Logs: pino's lines, bridged by the pino
+    // Metrics go through the Prometheus client (for exemplars). Logs: pino's lines, handed by the pino
     // instrumentation to the LoggerProvider this registers, leave beside the spans (src/telemetry/logs.ts).
     metricReaders: [],
-    logRecordProcessors: [createLogRecordProcessor(settings, logger)],
+    logRecordProcessors: [createLogRecordProcessor(settings, logLosses)],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown(), exportHealth, exportedSpans };
+  return {
+    shutdown: () => sdk.shutdown(),
+    acceptedSpans,
+    logExportFailuresTo: (logger) => {
+      failures.logger = logger;
+      logLosses.logger = logger;
+    },
+  };
 }
 
 /** The exporter of OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. */
