@@ -50,7 +50,7 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
     // The watcher counts what enters the batch queue, so the export health knows when the queue drops spans.
     spanProcessors: [
       new QueueWatcher(exportHealth),
-      new BatchSpanProcessor({ exporter, maxQueueSize: MAX_QUEUE_SIZE, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }),
+      new BatchSpanProcessor({ exporter, maxQueueSize: MAX_QUEUE_SIZE, maxExportBatchSize: 512, scheduledDelayMillis: 200 }),
     ],
     // Server spans come from our Hono middleware, which knows the route template; the HTTP instrumentation is
     // kept for outgoing calls only, so a downstream HTTP call joins the trace without a second server span.
