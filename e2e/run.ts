@@ -27,6 +27,7 @@ import { type FaultFigures, runDoctorScenarios } from './doctor-scenarios.ts';
 import type { LokiStandIn } from './loki-stand-in.ts';
 import { LIMITED_PROGRAMS, type Peaks, peakRssWithinLimit, standInPeaks, watchPeakRss } from './memory.ts';
 import { LOGS, type Program, WORK } from './program.ts';
+import { type Sighting, VisibilityWatch, visibilityFigures } from './visibility.ts';
 import {
   ADMIN_TOKEN,
   APP,
@@ -53,6 +54,7 @@ let logStore: LokiStandIn | undefined;
 let samples: Sample[] = [];
 let peaks: Peaks = {};
 let exemplars: StoredExemplar[] = [];
+let sightings: Sighting[] = [];
 let faults: FaultFigures[] = [];
 /** The figures of the summary line, each added by the test that measured it. */
 const summary: string[] = [];
@@ -68,14 +70,16 @@ before(async () => {
 
   console.log(`load: ${LOAD_SECONDS} s of baseline, spike (fault switch) and recovery through scripts/load.ts`);
   const rss = watchPeakRss(stack.running);
+  const visibility = new VisibilityWatch(prometheus, EXEMPLAR_SELECTOR, traceFound);
   try {
     samples = await runLoad(LOAD_SECONDS, join(WORK, 'samples.jsonl'), ['--spike-start', '12', '--spike-duration', '10', '--spike-latency-ms', '1200']);
   } finally {
     peaks = await rss.stop();
   }
   for (const line of standInPeaks(peaks)) console.log(line);
-  // The tail-sampling decision (2 s after the root span), the export batches, and two more scrapes.
+  // The tail-sampling decision, the export batches, and two more scrapes.
   await sleep(12_000);
+  sightings = await visibility.stop();
   exemplars = await storedExemplars(prometheus, EXEMPLAR_SELECTOR, 600);
 });
 
@@ -125,6 +129,41 @@ test("2. ordinary traces are kept at about the Collector's 10%", async (t) => {
   expectPass(t, kept);
 });
 
+test('9. span metrics count every request, before tail sampling: as many server spans as http_requests_total counts', async (t) => {
+  // Totals, not rates: every request of the run is counted by both by now (the last flush and scrape are past), so
+  // they must agree whatever the lag of each; only the API routes, the service counts its probes too.
+  const [served] = await prometheus.query('sum(http_requests_total{job="exemplar-demo", route=~"/api/.+"})');
+  const [spans] = await prometheus.query('sum(traces_span_metrics_calls_total{service_name="exemplar-demo", span_kind="SPAN_KIND_SERVER", http_route=~"/api/.+"})');
+  const requests = Number(served?.value[1] ?? 0);
+  const counted = Number(spans?.value[1] ?? 0);
+  const apart = Math.abs(counted - requests) / Math.max(1, requests);
+  summary.push(`span metrics counted ${counted} of ${requests} requests`);
+  expectPass(t, {
+    passed: requests >= 500 && apart <= 0.02,
+    message: `server spans in span metrics ${counted}, requests in http_requests_total ${requests}: ${(100 * apart).toFixed(1)}% apart (goal: within 2%; tail sampling keeps about 10%)`,
+  });
+});
+
+/**
+ * Measured here with the Collector deciding at its next tick (up to 1 s after the root span) and 200 ms batches: a
+ * trace is in the store at most about 1.4 s after the Collector accepted its spans, while a scrape may come right
+ * after. Exemplars shown once their span was accepted can still be drawn up to that long before their trace; only a
+ * hold of 1.5 s after acceptance before an exemplar is shown closes the gap (the service's exemplar rule).
+ */
+const HOLD_NEEDED = 'the service holding each exemplar 1.5 s after the Collector accepted its span';
+
+test('10. no exemplar dot is visible before its trace is in the trace store', { todo: `needs ${HOLD_NEEDED}` }, async (t) => {
+  const figures = visibilityFigures(sightings);
+  summary.push(`dots before their trace ${figures.dotsBeforeTrace}/${figures.dots}`);
+  expectPass(t, {
+    passed: figures.dots >= 20 && figures.dotsBeforeTrace === 0 && figures.neverFound === 0,
+    message:
+      `${figures.dotsBeforeTrace} of ${figures.dots} dots visible before their trace (goal 0), ${figures.neverFound} never found; ` +
+      `longest wait for the trace ${figures.longestWaitSeconds.toFixed(2)} s; request to trace, where it came after the dot, at most ${figures.longestRequestToTraceSeconds.toFixed(2)} s; ` +
+      `request to dot median ${figures.medianRequestToDotSeconds.toFixed(2)} s`,
+  });
+});
+
 test('3. every scrape interval in which a slow request was counted holds a slow exemplar', async (t) => {
   const coverage = await checkCoverage(prometheus, 'http_request_duration_seconds', exemplars, { slowSeconds: SLOW_SECONDS, windowMinutes: 10 });
   for (const line of coverage.details ?? []) t.diagnostic(`no slow exemplar for ${line}`);
@@ -132,7 +171,7 @@ test('3. every scrape interval in which a slow request was counted holds a slow 
   expectPass(t, { passed: coverage.windows > 0 && coverage.verdict === 'pass', message: coverage.summary });
 });
 
-test("5. the stored traces hold the CLIENT spans the service graph draws its edges from (Tempo's own graph cannot run here)", async (t) => {
+test('5. the stored traces hold the CLIENT spans the service graph draws its edges from (its connector cannot be built here)', async (t) => {
   const peers = new Set<string>();
   for (const route of ['/api/users', '/api/orders']) {
     const slow = samples.find((sample) => sample.route === route && sample.status === 200 && sample.seconds >= SLOW_SECONDS && sample.traceId !== undefined);
@@ -143,7 +182,7 @@ test("5. the stored traces hold the CLIENT spans the service graph draws its edg
       if (typeof peer === 'string') peers.add(`${span.operationName} -> ${peer}`);
     }
   }
-  t.diagnostic("Tempo's span metrics and service graph through remote write: not checked here, Tempo cannot run here (see docs/testing.md)");
+  t.diagnostic('the service graph: see the service-map check')
   assert.equal([...peers].sort().join(', '), `SELECT users -> ${USER_DATABASE}, checkPaymentStatus -> ${PAYMENT_SERVICE}`);
 });
 
@@ -170,8 +209,9 @@ test('9. dot → trace → log: every exemplar whose request wrote a log line ha
 });
 
 test('4. every PromQL expression of the dashboard and of the rules returns data', async (t) => {
-  // Tempo's span metrics and service graph cannot be had here: test/dashboard.test.ts checks those names.
-  const dashboard = prometheusTargets().filter((target) => target.writtenBy === 'service').map((target) => ({ source: `dashboard: ${target.panel}`, expr: target.expr }));
+  // The span-metrics panel's too, from the Collector's real connector. (The service map's PromQL is Grafana's, and
+  // its connector cannot be built here: test/dashboard.test.ts checks those names against the connector's source.)
+  const dashboard = prometheusTargets().map((target) => ({ source: `dashboard: ${target.panel}`, expr: target.expr }));
   const rules = (parse(readProjectFile('prometheus/rules.yml')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] }).groups
     .flatMap((group) => group.rules)
     .map((rule) => ({ source: `rule: ${rule.record ?? rule.alert}`, expr: rule.expr }));
@@ -190,12 +230,12 @@ test('7. the fault-switch annotation: one region while the switch was on, nothin
 test("7. HighP99Latency's ALERTS series carry the labels its annotation names", async (t) => expectPass(t, await alertSeriesLabelled(prometheus, samples)));
 test('7. the HighP99Latency annotation shows the alert firing', async (t) => expectPass(t, await alertFiringRegion(prometheus, samples)));
 
-test("4. Prometheus scrapes the service, the Collector's own metrics and itself", async () => {
+test("4. Prometheus scrapes the service, the Collector's own metrics and span metrics, and itself", async () => {
   const upJobs = (await prometheus.query('up')).filter((sample) => sample.value[1] === '1').map((sample) => sample.metric.job);
-  assert.ok(['exemplar-demo', 'otel-collector', 'prometheus'].every((job) => upJobs.includes(job)), `up: ${upJobs.sort().join(', ')}`);
+  assert.ok(['exemplar-demo', 'otel-collector', 'span-metrics', 'prometheus'].every((job) => upJobs.includes(job)), `up: ${upJobs.sort().join(', ')}`);
 });
 
-test('6. a slow request (forced through the fault switch) has its trace in the store within 10 s', async (t) => {
+test('6. a slow request (forced through the fault switch) has its trace in the store within 2 s (median)', async (t) => {
   const times: number[] = [];
   await faultSwitch.during({ route: '/api/users', slow_probability: 1, added_latency_ms: 600, duration_seconds: 120 }, async () => {
     for (let i = 0; i < 5; i += 1) {
@@ -209,7 +249,10 @@ test('6. a slow request (forced through the fault switch) has its trace in the s
     }
   });
   summary.push(`time to trace median ${median(times).toFixed(1)} s max ${Math.max(...times).toFixed(1)} s`);
-  expectPass(t, { passed: Math.max(...times) < 10, message: `slow request to its trace in the store: ${times.map((s) => s.toFixed(1)).join(', ')} s (goal under 10 s)` });
+  expectPass(t, {
+    passed: median(times) < 2 && Math.max(...times) < 10,
+    message: `slow request to its trace in the store: ${times.map((s) => s.toFixed(1)).join(', ')} s (goal: median under 2 s, none over 10 s)`,
+  });
 });
 
 /**

@@ -163,8 +163,9 @@ describe(`phase 2: ${PHASE2_SECONDS} s of load; ${KILLED} killed (SIGKILL) at ${
     await sleep(15_000);
 
     found = new Map(await Promise.all(samples.filter(mustKeep).map(async (sample) => [sample.traceId!, await traceFound(sample.traceId!)] as const)));
-    // The sampler holds a trace from its first span until 2 s after its root (decision_wait_after_root_received),
-    // then up to 1 s in the batch processor: traces that ended within 5 s before the kill were in its memory.
+    // The sampler holds a trace from its first span until its next tick after the root
+    // (decision_wait_after_root_received), then up to 200 ms in the batch processor: traces that ended within 5 s
+    // before the kill were in its memory.
     const windows: Window[] = [
       { name: 'before the kill', from: started, to: killedAt - 5000 },
       { name: 'in its memory when killed (ended < 5 s before)', from: killedAt - 5000, to: killedAt },

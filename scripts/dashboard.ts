@@ -1,7 +1,8 @@
 // Generates grafana/dashboards/latency.json from typed code: the builders of @grafana/grafana-foundation-sdk for
 // every panel, query, variable, annotation and link, so no JSON is shaped by hand here. test/dashboard.test.ts
 // checks at compile time that what these builders produce is a dashboard of Grafana 13.2.3's schema
-// (@grafana/schema), and the generated file against Grafana's and Tempo's sources and Prometheus's parser.
+// (@grafana/schema), and the generated file against Grafana's and the Collector connectors' sources and
+// Prometheus's parser.
 //   node scripts/dashboard.ts          writes the JSON
 //   node scripts/dashboard.ts --check  fails if the committed JSON differs from what this code generates
 //
@@ -204,8 +205,8 @@ export function buildDashboard() {
     .withPanel(
       new nodegraph.PanelBuilder()
         .id(ID.serviceMap)
-        .title('Service map (Tempo service graph)')
-        .description('Built by Tempo from CLIENT/SERVER span pairs (traces_service_graph_request_*): user → exemplar-demo → the peers its CLIENT spans name. Node: average response time and request rate; red arc: failed share.')
+        .title('Service map (service graph)')
+        .description('Built by the Collector from the CLIENT/SERVER span pairs of every request, before tail sampling (traces_service_graph_request_*): user → exemplar-demo → the peers its CLIENT spans name. Node: average response time and request rate; red arc: failed share.')
         .datasource(TEMPO)
         .gridPos({ x: 16, y: 4, w: 8, h: 8 })
         .withTarget(new tempo.DataqueryBuilder().refId('A').datasource(TEMPO).queryType('serviceMap').serviceMapQuery([`{client="${SERVICE}"}`, `{server="${SERVICE}"}`])),
@@ -262,18 +263,18 @@ export function buildDashboard() {
         .dedupStrategy(common.LogsDedupStrategy.None),
     )
     .withRow(
-      new dashboard.RowBuilder('Tempo span metrics: the same exemplars, from the traces (label traceID)')
+      new dashboard.RowBuilder('Span metrics: every span, counted by the Collector before tail sampling')
         .id(ID.tempoRow)
         .collapsed(true)
         .gridPos({ x: 0, y: 25, w: 24, h: 1 })
         .withPanel(
-          timeseriesPanel(ID.spanMetrics, 'p99 by span name (Tempo span metrics)', 'Computed by Tempo from every span it receives (traces_spanmetrics_latency); its exemplars carry traceID, mapped to Tempo like trace_id, so both lead to the same trace view.', 's', { x: 0, y: 26, w: 24, h: 8 })
+          timeseriesPanel(ID.spanMetrics, 'p99 by span name (span metrics)', "Computed by the Collector's span_metrics connector from every span, before tail sampling (traces_span_metrics_duration_seconds). No dots: most of these spans' traces are not kept, so the exemplars are on the service's own panels above.", 's', { x: 0, y: 26, w: 24, h: 8 })
             .targets([
               promQuery(
                 'A',
-                `histogram_quantile(0.99, sum by (le, span_name) (rate(traces_spanmetrics_latency_bucket{service="${SERVICE}"}[$__rate_interval])))`,
+                `histogram_quantile(0.99, sum by (le, span_name) (rate(traces_span_metrics_duration_seconds_bucket{service_name="${SERVICE}"}[$__rate_interval])))`,
                 'p99 {{span_name}}',
-                true,
+                false,
               ),
             ])
             .dataLinks([link(`Traces with this span slower than ${SLOW} in Tempo`, exploreTraceQl(traceQl(`name="${spanNameLabel}"`, `duration > ${SLOW}`)))]),
@@ -295,8 +296,8 @@ interface PrometheusTarget {
   readonly panel: string;
   readonly expr: string;
   readonly query: prometheus.Dataquery;
-  /** Tempo's metrics generator writes these series (traces_*); the service and the Collector all others. */
-  readonly writtenBy: 'tempo' | 'service';
+  /** The Collector computes these series from the spans (traces_*); the service writes all others. */
+  readonly writtenBy: 'collector' | 'service';
 }
 
 /** The Prometheus queries of the panels (annotations and variables are read from the dashboard directly). */
@@ -306,7 +307,7 @@ export function prometheusTargets(board: { panels?: BuiltPanels } = buildDashboa
       ? []
       : ((panel.targets ?? []) as prometheus.Dataquery[])
           .filter((query) => query.datasource?.uid === PROMETHEUS.uid)
-          .map((query) => ({ panel: panel.title ?? '', expr: query.expr, query, writtenBy: /\btraces_/.test(query.expr) ? 'tempo' : 'service' })),
+          .map((query) => ({ panel: panel.title ?? '', expr: query.expr, query, writtenBy: /\btraces_/.test(query.expr) ? 'collector' : 'service' })),
   );
 }
 

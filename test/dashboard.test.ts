@@ -1,7 +1,8 @@
 // The dashboard (scripts/dashboard.ts → grafana/dashboards/latency.json), checked as hard as this machine allows:
 // Grafana and Tempo cannot run here, so its shape is checked against Grafana 13.2.3's schema types at compile time
 // (`npm run check`), its keys against Grafana's source, every PromQL expression with the real Prometheus parser,
-// and the names Tempo generates against Tempo's source at v3.0.3. e2e/dashboard.ts checks the data side.
+// and the span-metric and service-graph names against the Collector connectors' source at v0.161.0 (e2e/run.ts
+// checks the span metrics' data from the real connector; the service graph's connector cannot be built here).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -56,76 +57,59 @@ true satisfies Fits<SdkDashboard, GrafanaDashboard> &
   Fits<sdkTimeSeries.FieldConfig, TimeSeriesFieldConfig> &
   Fits<sdkLogs.Options, LogsOptions>;
 
-// ---------------------------------------------------------------------------------------------- Tempo's names
+// ---------------------------------------------------------------------------------------------- the connectors' names
 
 /**
- * What Tempo v3.0.3's metrics generator writes to Prometheus (grafana/tempo at tag v3.0.3):
- * - modules/generator/processor/spanmetrics/spanmetrics.go: traces_spanmetrics_latency and
- *   traces_spanmetrics_calls_total, labelled by the intrinsic dimensions of
- *   modules/generator/processor/dimension_names.go (service, span_name, span_kind, status_code) and the
- *   configured `dimensions`, sanitized (tempo/tempo.yaml: http.route becomes http_route).
- * - modules/generator/processor/servicegraphs/servicegraphs.go: traces_service_graph_request_total,
- *   _request_failed_total, _request_server_seconds and _request_client_seconds, labelled client, server and
- *   connection_type.
- * - Histograms are classic by default (modules/overrides/config.go: generate_native_histograms is classic), so
- *   modules/generator/registry/histogram.go writes _bucket (with `le`), _sum and _count, and its exemplars carry
- *   the trace ID under `traceID` unless trace_id_label_name says otherwise.
+ * What the Collector writes to Prometheus from every span (otel-collector/span-metrics.yaml, service-graph.yaml),
+ * read at opentelemetry-collector-contrib v0.161.0 and named as the Prometheus exporter's translation
+ * (translation_strategy UnderscoreEscapingWithSuffixes: dots become underscores, the unit `s` adds _seconds, a
+ * monotonic sum ends in _total once):
+ * - connector/spanmetricsconnector (factory.go: namespace traces.span.metrics; connector.go: `calls`, and
+ *   `duration` in the configured unit s): traces_span_metrics_calls_total and traces_span_metrics_duration_seconds,
+ *   labelled by the resource's service.name and the span's name, kind and status code (service_name, span_name,
+ *   span_kind, status_code, with the OTLP enums' names), collector.instance.id and the configured dimensions
+ *   (http.route becomes http_route).
+ * - connector/servicegraphconnector (connector.go): traces_service_graph_request_total, _request_failed_total and
+ *   the histograms _request_server_seconds and _request_client_seconds, labelled client, server, connection_type
+ *   and failed.
+ * Explicit-bucket histograms: _bucket (with `le`), _sum and _count. Neither connector makes exemplars here.
  */
 const histogram = (name: string) => [`${name}_bucket`, `${name}_sum`, `${name}_count`];
-const TEMPO = {
+const CONNECTORS = {
   metrics: new Set([
-    ...histogram('traces_spanmetrics_latency'),
-    'traces_spanmetrics_calls_total',
+    ...histogram('traces_span_metrics_duration_seconds'),
+    'traces_span_metrics_calls_total',
     'traces_service_graph_request_total',
     'traces_service_graph_request_failed_total',
     ...histogram('traces_service_graph_request_server_seconds'),
     ...histogram('traces_service_graph_request_client_seconds'),
   ]),
-  spanMetricLabels: new Set(['service', 'span_name', 'span_kind', 'status_code', 'le', 'http_route']),
-  serviceGraphLabels: new Set(['client', 'server', 'connection_type', 'le']),
-  exemplarLabel: 'traceID',
+  spanMetricLabels: new Set(['service_name', 'span_name', 'span_kind', 'status_code', 'collector_instance_id', 'le', 'http_route']),
+  serviceGraphLabels: new Set(['client', 'server', 'connection_type', 'failed', 'le']),
 };
 
-/** Metrics whose series carry exemplars: the service's (src/telemetry/metrics.ts, enableExemplars) and Tempo's. */
-const EXEMPLAR_METRICS = new Set([
-  'http_request_duration_seconds_bucket',
-  'http_requests_total',
-  'http_errors_total',
-  'traces_spanmetrics_latency_bucket',
-  'traces_service_graph_request_server_seconds_bucket',
-  'traces_service_graph_request_client_seconds_bucket',
-]);
+/** Metrics whose series carry exemplars: the service's (src/telemetry/metrics.ts, enableExemplars), no others. */
+const EXEMPLAR_METRICS = new Set(['http_request_duration_seconds_bucket', 'http_requests_total', 'http_errors_total']);
 
 /**
- * The PromQL Grafana's Tempo datasource sends to Prometheus for a service-map query, rebuilt from its source
- * (grafana/grafana public/app/plugins/datasource/tempo, newest stored version): per metric of serviceMapMetrics
- * (graphTransform.ts), the rate summed by client and server and the edges' connection types, over each selector of
- * the query's serviceMapQuery joined with OR (makePromServiceMapRequest in datasource.ts); and the span-metric
- * table beside the map (rateMetric, errorRateMetric, durationMetric and defaultTableFilter in graphTransform.ts,
- * rewritten by buildExpr in datasource.ts: `client`/`server` become `service`).
+ * The PromQL Grafana's Tempo datasource sends to Prometheus for the service map's nodes and edges, rebuilt from its
+ * source (grafana/grafana-tempo-datasource, src/datasource.ts makePromServiceMapRequest, with serviceMapMetrics of
+ * src/graphTransform.ts): per metric, the rate summed by client and server and the edges' connection types, over
+ * each selector of the query's serviceMapQuery joined with OR. The span-name table Explore shows beside the map
+ * (rateMetric, errorRateMetric, durationMetric) asks for Tempo's own span-metric names (traces_spanmetrics_*),
+ * which nothing writes here: that table stays empty; the map and the dashboard's node graph do not use it.
  */
 function grafanaServiceMapQueries(board: { panels?: BuiltPanels }): string[] {
   const metrics = ['traces_service_graph_request_server_seconds_sum', 'traces_service_graph_request_total', 'traces_service_graph_request_failed_total', 'traces_service_graph_request_server_seconds_bucket'];
-  const table = [
-    { expr: 'sum(rate(traces_spanmetrics_calls_total{}[$__range])) by (span_name)', params: [] as string[] },
-    { expr: 'sum(rate(traces_spanmetrics_calls_total{}[$__range])) by (span_name)', params: ['status_code="STATUS_CODE_ERROR"'] },
-    { expr: 'histogram_quantile(.9, sum(rate(traces_spanmetrics_latency_bucket{}[$__range])) by (le))', params: [] as string[] },
-  ];
   return allPanels(board)
     .filter((panel) => panel.type === 'nodeGraph')
     .flatMap((panel) => ('targets' in panel ? (panel.targets ?? []) : []) as { serviceMapQuery?: string | string[] }[])
     .flatMap(({ serviceMapQuery }) => {
       const selectors = Array.isArray(serviceMapQuery) ? serviceMapQuery : [serviceMapQuery ?? ''];
-      const asService = (selector: string) => selector.replace(/^\{(.*)\}$/, '$1').replaceAll('client_', '').replaceAll('server_', '').replace('client', 'service').replace('server', 'service');
-      return [
-        ...metrics.flatMap((metric) => [
-          selectors.map((selector) => `sum by (client, server) (rate(${metric}${selector}[$__range]))`).join(' OR '),
-          selectors.map((selector) => `group by (client, connection_type, server) (${metric}${selector})`).join(' OR '),
-        ]),
-        ...table.map(({ expr, params }) =>
-          selectors.map((selector) => expr.replace('{}', `{${[...params, asService(selector), 'span_kind="SPAN_KIND_SERVER"'].join(',')}}`)).join(' OR '),
-        ),
-      ];
+      return metrics.flatMap((metric) => [
+        selectors.map((selector) => `sum by (client, server) (rate(${metric}${selector}[$__range]))`).join(' OR '),
+        selectors.map((selector) => `group by (client, connection_type, server) (${metric}${selector})`).join(' OR '),
+      ]);
     });
 }
 
@@ -317,7 +301,7 @@ describe('dashboard: what it shows', () => {
     }
     // 26 grid rows of 30 px plus margins: about 1000 px, one screen of a 1080p laptop with the browser's bars.
     assert.ok(Math.max(...visible.map((panel) => panel.gridPos!.y + panel.gridPos!.h)) <= 26);
-    assert.ok(visible.some((panel) => panel.type === 'row' && (panel as { collapsed: boolean }).collapsed), 'Tempo span metrics in a collapsed row');
+    assert.ok(visible.some((panel) => panel.type === 'row' && (panel as { collapsed: boolean }).collapsed), 'span metrics in a collapsed row');
   });
   it('opens on the last 15 minutes, refreshing every 5 s', () => {
     assert.deepEqual(committed.time, { from: 'now-15m', to: 'now' });
@@ -334,10 +318,6 @@ describe('dashboard: datasources', () => {
     ].filter((ref) => ref !== undefined && ref !== null);
     assert.ok(refs.length >= 20);
     for (const ref of refs) assert.equal(provisioned.get(ref.uid!), ref.type, JSON.stringify(ref));
-  });
-  it("maps the exemplar label of Tempo's span metrics to the Tempo datasource", () => {
-    const destinations = datasources.find((datasource) => datasource.type === 'prometheus')!.jsonData.exemplarTraceIdDestinations as { name: string; datasourceUid: string }[];
-    assert.equal(provisioned.get(destinations.find((destination) => destination.name === TEMPO.exemplarLabel)!.datasourceUid), 'tempo');
   });
 });
 
@@ -380,8 +360,8 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
       }
       if (asking.length === 1) panelsWithDots.push(panel.id!);
     }
-    // The two latency panels and the span-metrics panel.
-    assert.equal(panelsWithDots.length, 3, `panels with dots: ${panelsWithDots}`);
+    // The two latency panels (span metrics carry no exemplars: most of their spans' traces are not kept).
+    assert.equal(panelsWithDots.length, 2, `panels with dots: ${panelsWithDots}`);
   });
   it('finds exemplars off the axis over a rate or increase of a counter, a ratio, or another unit', async () => {
     const refused: [string, string, RegExp][] = [
@@ -400,15 +380,19 @@ describe("dashboard: every PromQL expression, with Prometheus's parser; exemplar
     for (const expr of all) await prometheusSelectors(expr);
   });
 
-  it("reads only the metrics and labels Tempo v3.0.3 generates, where it reads Tempo's", async () => {
-    const tempoExprs = [...targets.map((target) => target.expr), ...grafanaServiceMapQueries(committed)].filter((expr) => expr.includes('traces_'));
-    assert.ok(tempoExprs.length >= 7, 'the span-metrics panel and the service map');
-    for (const expr of tempoExprs) {
+  it('reads only the metrics and labels the Collector writes, where it reads span metrics or the service graph', async () => {
+    // The Tempo datasource's traces-to-metrics queries too, with $${__tags} as it fills it from the span's tags.
+    const tracesToMetrics = datasources.find((datasource) => datasource.type === 'tempo')!.jsonData.tracesToMetrics as { tags: { key: string; value: string }[]; queries: { query: string }[] };
+    const tags = tracesToMetrics.tags.map(({ value }) => `${value}="exemplar-demo"`).join(',');
+    const fromSpans = tracesToMetrics.queries.map(({ query }) => query.replaceAll('$$__tags', tags));
+    const exprs = [...targets.map((target) => target.expr), ...grafanaServiceMapQueries(committed), ...fromSpans].filter((expr) => expr.includes('traces_'));
+    assert.ok(exprs.length >= 11, 'the span-metrics panel, the service map and traces-to-metrics');
+    for (const expr of exprs) {
       const found = await prometheusSelectors(expr);
-      for (const metric of found.metrics) assert.ok(TEMPO.metrics.has(metric), `${metric} in ${expr}`);
-      const known = [...found.metrics].some((metric) => metric.startsWith('traces_spanmetrics_')) ? TEMPO.spanMetricLabels : TEMPO.serviceGraphLabels;
+      for (const metric of found.metrics) assert.ok(CONNECTORS.metrics.has(metric), `${metric} in ${expr}`);
+      const known = [...found.metrics].some((metric) => metric.startsWith('traces_span_metrics_')) ? CONNECTORS.spanMetricLabels : CONNECTORS.serviceGraphLabels;
       for (const label of found.labels) assert.ok(known.has(label), `label ${label} in ${expr}`);
-      // Values Tempo writes with the OTLP enums' names: span.GetKind().String(), span.GetStatus().GetCode().String().
+      // Values the span metrics connector writes with the OTLP enums' names (traceutil.SpanKindStr, StatusCodeStr).
       for (const [, value] of expr.matchAll(/span_kind="(\w+)"/g)) assert.match(value!, /^SPAN_KIND_(SERVER|CLIENT|INTERNAL|PRODUCER|CONSUMER)$/);
       for (const [, value] of expr.matchAll(/status_code="(\w+)"/g)) assert.match(value!, /^STATUS_CODE_(OK|ERROR|UNSET)$/);
     }
@@ -480,7 +464,7 @@ describe('dashboard: links to Tempo search in Explore', () => {
   it("links each latency series to its route's, or its span's, slow traces, and each error series to its failed ones", () => {
     const byTitle = new Map(panels.map((panel) => [panel.title, dataLinks(panel).map((link) => explorePane(link.url!)[1].queries[0]!.query)]));
     assert.deepEqual(byTitle.get('Latency of $route'), ['{resource.service.name="exemplar-demo" && span.http.route="/api/users" && duration > 500ms}']);
-    assert.deepEqual(byTitle.get('p99 by span name (Tempo span metrics)'), ['{resource.service.name="exemplar-demo" && name="checkPaymentStatus" && duration > 500ms}']);
+    assert.deepEqual(byTitle.get('p99 by span name (span metrics)'), ['{resource.service.name="exemplar-demo" && name="checkPaymentStatus" && duration > 500ms}']);
     assert.deepEqual(byTitle.get('Server errors by route and type'), ['{resource.service.name="exemplar-demo" && span.http.route="/api/users" && span.error.type="InjectedFaultError"}']);
   });
   it("searches the span attributes that hold, on the request's server span, the values of the labels it fills in", async () => {

@@ -180,7 +180,7 @@ describe('exemplar doctor', () => {
     const file = join(scratch, 'only-traceID.yaml');
     const provisioned = parse(readFileSync(DATASOURCES, 'utf8')) as { datasources: { jsonData?: { exemplarTraceIdDestinations?: { name: string }[] } }[] };
     const prometheusSource = provisioned.datasources[0]!.jsonData!;
-    prometheusSource.exemplarTraceIdDestinations = prometheusSource.exemplarTraceIdDestinations!.filter((d) => d.name === 'traceID');
+    prometheusSource.exemplarTraceIdDestinations = prometheusSource.exemplarTraceIdDestinations!.map((d) => ({ ...d, name: 'traceID' }));
     writeFileSync(file, stringify(provisioned));
     const { code, report } = await json('--grafana-datasources', file);
     assert.equal(code, 1);

@@ -150,7 +150,7 @@ describe('Prometheus files (real promtool)', () => {
   it('promtool check rules passes', () => {
     execFileSync(promtool, ['check', 'rules', join(ROOT, 'prometheus/rules.yml')], { stdio: 'pipe' });
   });
-  it('scrapes the app with OpenMetrics first, and Compose turns exemplar storage and remote write on', () => {
+  it('scrapes the app with OpenMetrics first, and Compose turns exemplar storage on', () => {
     const config = yamlOf('prometheus/prometheus.yml');
     assert.deepEqual(config.scrape_config_files, ['scrape.yml']);
     const app = (yamlOf('prometheus/scrape.yml').scrape_configs as { job_name: string; scrape_protocols: string[] }[]).find((job) => job.job_name === 'exemplar-demo')!;
@@ -158,7 +158,8 @@ describe('Prometheus files (real promtool)', () => {
     assert.ok(config.storage.exemplars.max_exemplars > 0);
     const flags = compose.services.prometheus!.command!;
     assert.ok(flags.includes('--enable-feature=exemplar-storage'));
-    assert.ok(flags.includes('--web.enable-remote-write-receiver'));
+    // Nothing writes to it: span metrics and the service graph are scraped from the Collector.
+    assert.ok(!flags.includes('--web.enable-remote-write-receiver'));
   });
   it('keeps retention in the config files, not in the flag Prometheus 3.16 deprecates', () => {
     const prometheuses = services.filter(([, service]) => service.image.startsWith('prom/prometheus:'));
@@ -186,10 +187,43 @@ describe('Prometheus files (real promtool)', () => {
   });
 });
 
-describe('Collector file (real Collector, same release and components as the contrib image)', () => {
-  it('otelcol validate passes', () => {
-    const otelcol = join(peerDir('otelcol'), 'otelcol');
+describe('Collector files (real Collector, same release and components as the contrib image)', () => {
+  const otelcol = join(peerDir('otelcol'), 'otelcol');
+  const SPAN_METRICS_FILES = ['otel-collector/config.yaml', 'otel-collector/span-metrics.yaml'];
+  it('otelcol validate passes, on config.yaml alone and with span-metrics.yaml merged as Compose does', () => {
     execFileSync(otelcol, ['validate', `--config=${join(ROOT, 'otel-collector/config.yaml')}`], { stdio: 'pipe' });
+    execFileSync(otelcol, ['validate', ...SPAN_METRICS_FILES.map((file) => `--config=${join(ROOT, file)}`)], { stdio: 'pipe' });
+  });
+  it('merges the files in the order Compose passes them', () => {
+    const command = compose.services['otel-collector']!.command!;
+    assert.deepEqual(command.slice(0, 3), [...SPAN_METRICS_FILES, 'otel-collector/service-graph.yaml'].map((file) => `--config=/etc/otelcol/${file.split('/')[1]}`));
+  });
+  it('counts every span for span metrics, before tail sampling, and Prometheus scrapes them', () => {
+    const { connectors, exporters, service } = JSON.parse(
+      execFileSync(otelcol, ['print-config', '--mode=unredacted', '--format=json', ...SPAN_METRICS_FILES.map((file) => `--config=${join(ROOT, file)}`)], { encoding: 'utf8' }),
+    ) as Record<string, any>;
+    const everySpan = service.pipelines['traces/every-span'];
+    assert.deepEqual(everySpan.receivers, service.pipelines.traces.receivers, 'the same spans as the tail-sampling pipeline');
+    assert.ok(!everySpan.processors.includes('tail_sampling'), 'not after the sampler');
+    assert.deepEqual(everySpan.exporters, ['span_metrics']);
+    // No exemplars: most of these spans' traces are dropped by tail sampling, so they would open "trace not found".
+    assert.notEqual(connectors.span_metrics.exemplars?.enabled, true);
+    const fromSpans = service.pipelines['metrics/from-spans'];
+    assert.deepEqual([fromSpans.receivers, fromSpans.exporters], [['span_metrics'], ['prometheus/span-metrics']]);
+    const job = (yamlOf('prometheus/scrape.yml').scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).find((candidate) => candidate.job_name === 'span-metrics')!;
+    assert.deepEqual(job.static_configs[0]!.targets, [exporters['prometheus/span-metrics'].endpoint]);
+  });
+  it('service-graph.yaml (its connector is not served to the test build): keys of the connector, the same pipelines extended', () => {
+    const graph = yamlOf('otel-collector/service-graph.yaml');
+    const spanMetrics = yamlOf('otel-collector/span-metrics.yaml');
+    // Config keys of connector/servicegraphconnector (config.go and config.schema.yaml in the contrib repository).
+    const known = new Set(['latency_histogram_buckets', 'exponential_histogram_max_size', 'dimensions', 'store', 'cache_loop', 'store_expiration_loop', 'virtual_node_peer_attributes', 'virtual_node_extra_label', 'metrics_flush_interval', 'metrics_timestamp_offset', 'database_name_attributes']);
+    for (const key of Object.keys(graph.connectors.servicegraph)) assert.ok(known.has(key), key);
+    assert.deepEqual(Object.keys(graph.connectors.servicegraph.store).sort(), ['max_items', 'ttl']);
+    // Lists are replaced whole when the files merge: the span metrics connector must stay in both.
+    assert.deepEqual(graph.service.pipelines['traces/every-span'].exporters, [...spanMetrics.service.pipelines['traces/every-span'].exporters, 'servicegraph']);
+    assert.deepEqual(graph.service.pipelines['metrics/from-spans'].receivers, [...spanMetrics.service.pipelines['metrics/from-spans'].receivers, 'servicegraph']);
+    assert.deepEqual(Object.keys(graph).sort(), ['connectors', 'service']);
   });
   it('uses the key names of the pinned release where they changed', () => {
     const config = yamlOf('otel-collector/config.yaml');
@@ -225,9 +259,8 @@ describe('Tempo file (Tempo cannot be built here: checked against the keys of gr
     assert.equal(tempo.distributor.receivers.otlp.protocols.grpc.endpoint, 'tempo:4317');
     assert.equal(tempo.distributor.receivers.otlp.protocols.http.endpoint, 'tempo:4318');
   });
-  it('remote-writes span metrics and service graphs with exemplars to Prometheus', () => {
-    assert.deepEqual(tempo.metrics_generator.storage.remote_write, [{ url: 'http://prometheus:9090/api/v1/write', send_exemplars: true }]);
-    assert.deepEqual(tempo.overrides.defaults.metrics_generator.processors, ['span-metrics', 'service-graphs']);
+  it('has no metrics generator: it would count only the traces tail sampling kept', () => {
+    assert.ok(!('metrics_generator' in tempo) && !('overrides' in tempo));
   });
 });
 

@@ -14,8 +14,8 @@ import { eventually } from '../harness/eventually.ts';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
-interface TempoConfig {
-  metrics_generator: { processor: { service_graphs: { peer_attributes: string[] } } };
+interface ServiceGraphConfig {
+  connectors: { servicegraph: { virtual_node_peer_attributes: string[]; database_name_attributes: string[] } };
 }
 
 function exemplarTraceIds(exposition: string): string[] {
@@ -106,11 +106,13 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       assert.equal(children.find((span) => span.name === 'fetchOrders')!.kind, OTLP_INTERNAL_KIND);
     });
 
-    it('names each CLIENT span peer by an attribute that tempo.yaml lists in peer_attributes (service-graph nodes)', () => {
-      const peerAttributes = (parse(readFileSync(new URL('../tempo/tempo.yaml', import.meta.url), 'utf8')) as TempoConfig).metrics_generator.processor.service_graphs.peer_attributes;
+    it("names each CLIENT span's peer by an attribute the Collector's service graph reads (service-graph.yaml)", () => {
+      const graph = (parse(readFileSync(new URL('../otel-collector/service-graph.yaml', import.meta.url), 'utf8')) as ServiceGraphConfig).connectors.servicegraph;
+      // A database attribute makes a database node of that name; otherwise the first peer attribute a virtual node.
+      const named = (span: ReceivedSpan, keys: readonly string[]) => span.attributes[keys.find((key) => span.attributes[key] !== undefined) ?? ''];
       const peers = ours()
         .filter((span) => span.kind === OTLP_CLIENT_KIND)
-        .map((span) => span.attributes[peerAttributes.find((key) => span.attributes[key] !== undefined) ?? ''])
+        .map((span) => named(span, graph.database_name_attributes) ?? named(span, graph.virtual_node_peer_attributes))
         .sort();
       assert.deepEqual([...new Set(peers)], [PAYMENT_SERVICE, USER_DATABASE].sort());
     });

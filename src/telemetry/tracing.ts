@@ -48,7 +48,7 @@ export function startTracing(settings: TracingSettings): Tracing {
     }),
     sampler: createSampler(settings.sampler, settings.samplerRatio),
     // A bounded queue, dropped when full: a slow or absent collector never holds a request up.
-    spanProcessors: [new BatchSpanProcessor({ exporter: acceptedSpans.watch(failures), maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter: acceptedSpans.watch(failures), maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 200 })],
     instrumentations: [
       getNodeAutoInstrumentations({
         // Outgoing calls only: server spans come from our Hono middleware, which knows the route template.
