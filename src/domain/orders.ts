@@ -5,7 +5,8 @@ import { type Span, SpanKind } from '@opentelemetry/api';
 import { ATTR_EXTERNAL_SERVICE_SLOW, ATTR_PEER_SERVICE_NAME } from '../telemetry/attributes.ts';
 import { inSpan, type Simulation, wait, work } from './simulation.ts';
 
-/** The remote service the payment check calls; Tempo's service graph draws it as the node this service calls. */
+/** The remote service the payment check calls; the service graph (the Collector's servicegraph connector) draws it
+ * as the node this service calls. */
 export const PAYMENT_SERVICE = 'payment-service';
 
 export interface OrdersSettings {
@@ -38,8 +39,8 @@ export async function listOrders(
     await wait(settings.fetchMinMs + simulation.random() * (settings.fetchMaxMs - settings.fetchMinMs));
     return Array.from({ length: query.limit }, (_, index) => index + 1);
   });
-  // A CLIENT span naming its peer: the payment service sends no spans of its own, so Tempo's service graph draws it
-  // as a node of its own (a "virtual node") from peer.service.
+  // A CLIENT span naming its peer: the payment service sends no spans of its own, so the Collector's servicegraph
+  // connector draws it as a node of its own (a "virtual node") from peer.service.
   const payment = { kind: SpanKind.CLIENT, attributes: { [ATTR_PEER_SERVICE_NAME]: PAYMENT_SERVICE } };
   return inSpan(simulation.tracer, 'checkPaymentStatus', payment, async (span) => {
     if (settings.paymentServiceUrl !== undefined) await askPaymentService(settings.paymentServiceUrl);

@@ -26,7 +26,8 @@ interface User {
 
 const REGIONS = ['eu-west', 'us-east', 'ap-south'];
 const QUERY = 'SELECT id, name, region FROM users WHERE ($1::text IS NULL OR region = $1) LIMIT $2';
-/** The database the query runs in; Tempo's service graph draws it as the node this service calls. */
+/** The database the query runs in; the service graph (the Collector's servicegraph connector) draws it as the
+ * node this service calls. */
 export const USER_DATABASE = 'userdb';
 
 export async function listUsers(
@@ -34,8 +35,8 @@ export async function listUsers(
   settings: UsersSettings,
   query: { readonly limit: number; readonly region?: string | undefined },
 ): Promise<User[]> {
-  // A CLIENT span naming its database: Tempo's service graph draws an edge to a database node named by
-  // db.namespace, since the database sends no spans of its own.
+  // A CLIENT span naming its database: the Collector's servicegraph connector draws an edge to a database node
+  // named by db.namespace, since the database sends no spans of its own.
   const attributes = {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
     [ATTR_DB_NAMESPACE]: USER_DATABASE,

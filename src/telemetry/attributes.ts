@@ -1,6 +1,6 @@
 // Span attribute and baggage keys that the stable @opentelemetry/semantic-conventions entry point does not export:
 // the demo's own and two incubating ones. In one place because other files name some of them too: the Collector's
-// tail-sampling policy keeps traces marked `exemplar`, Tempo's service graph reads `peer.service`.
+// tail-sampling policy keeps traces marked `exemplar`, its servicegraph connector reads `peer.service`.
 
 /** Set on the server span when a metric exemplar points at its trace: tail sampling keeps such traces. */
 export const ATTR_EXEMPLAR = 'exemplar';
@@ -18,5 +18,5 @@ export const ATTR_FAULT_ADDED_LATENCY_MS = 'fault.added_latency_ms';
 /** The baggage entries the service reads. */
 export const BAGGAGE_USER_ID = 'user_id';
 export const BAGGAGE_REGION = 'region';
-/** The remote service a span calls (incubating semantic convention, so copied here); Tempo's service graph draws it. */
+/** The remote service a span calls (incubating semantic convention, so copied here): a node of the service graph. */
 export const ATTR_PEER_SERVICE_NAME = 'peer.service';
