@@ -11,14 +11,10 @@ import { type ResolvedCompose, type ResolvedService } from '../harness/compose.t
 import { APP_IMAGE, APP_IMAGE_NAME, appImageEnvironment, factsOf } from '../harness/images.ts';
 import { readProjectFile } from '../harness/root.ts';
 
-/**
- * The program built here for an image entrypoint, the flags that put its default listen address on `host`, and the
- * arguments of the Compose command it cannot run (named in the container's terms), left out with a reason.
- */
+/** The program built here for an image entrypoint, and the flags that put its default listen address on `host`. */
 export interface StandIn {
   readonly program: string;
   readonly listenOn?: (host: string) => string[];
-  readonly leaveOut?: readonly string[];
 }
 
 /** 0.0.0.0 and localhost in a container are its own namespace: here, its host name's address. */
@@ -64,7 +60,7 @@ export function launchOf(compose: ResolvedCompose, name: string, standIns: Recor
   const entrypoint = (service.entrypoint ?? facts.entrypoint)[0]!;
   const standIn = standIns[entrypoint];
   if (standIn === undefined) throw new Error(`${name}: nothing here stands in for ${entrypoint} of ${service.image}`);
-  const args = (service.command ?? facts.cmd).filter((arg) => !standIn.leaveOut?.includes(arg)).map((arg) => hostPaths(service, arg, volumeDirs));
+  const args = (service.command ?? facts.cmd).map((arg) => hostPaths(service, arg, volumeDirs));
   return { command: standIn.program, args: [...args, ...(standIn.listenOn?.(name) ?? [])], env: environment(service.environment ?? {}) };
 }
 

@@ -83,9 +83,7 @@ export class Stack {
     this.compose = resolvedCompose([dotEnv, ...envFiles]);
     this.prometheusDir = peerDir('prometheus');
     this.standIns = {
-      // The Go module proxy serves no servicegraph connector, so the Collector built here runs every file of the
-      // Compose command but service-graph.yaml (peers/otelcol/builder-config.yaml); span-metrics.yaml runs as is.
-      '/otelcol-contrib': { program: join(peerDir('otelcol'), 'otelcol'), leaveOut: ['--config=/etc/otelcol/service-graph.yaml'] },
+      '/otelcol-contrib': { program: join(peerDir('otelcol'), 'otelcol') },
       '/bin/prometheus': { program: join(this.prometheusDir, 'prometheus'), listenOn: (host) => [`--web.listen-address=${host}:9090`] },
     };
     // Last: nothing above needs undoing if it throws.

@@ -1,8 +1,8 @@
 // The dashboard (scripts/dashboard.ts → grafana/dashboards/latency.json), checked as hard as this machine allows:
 // Grafana and Tempo cannot run here, so its shape is checked against Grafana 13.2.3's schema types at compile time
 // (`npm run check`), its keys against Grafana's source, every PromQL expression with the real Prometheus parser,
-// and the span-metric and service-graph names against the Collector connectors' source at v0.161.0 (e2e/run.ts
-// checks the span metrics' data from the real connector; the service graph's connector cannot be built here).
+// and the span-metric and service-graph names against the Collector connectors' source (e2e/run.ts checks the data
+// of both from the real connectors, and the service map's queries as Grafana builds them).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -23,6 +23,7 @@ import { DASHBOARD_FILE, allPanels, buildDashboard, prometheusTargets, renderDas
 import { Prometheus } from '../harness/prometheus.ts';
 import { readProjectFile } from '../harness/root.ts';
 import { substituteDashboardVariables } from '../harness/promql.ts';
+import { dashboardServiceMapQueries } from '../harness/service-map.ts';
 import { scrape, testApp } from '../harness/app.ts';
 import { FaultSwitch } from '../src/domain/faults.ts';
 import { USERS_PATH } from '../src/http/routes/paths.ts';
@@ -61,9 +62,9 @@ true satisfies Fits<SdkDashboard, GrafanaDashboard> &
 
 /**
  * What the Collector writes to Prometheus from every span (otel-collector/span-metrics.yaml, service-graph.yaml),
- * read at opentelemetry-collector-contrib v0.161.0 and named as the Prometheus exporter's translation
- * (translation_strategy UnderscoreEscapingWithSuffixes: dots become underscores, the unit `s` adds _seconds, a
- * monotonic sum ends in _total once):
+ * read at opentelemetry-collector-contrib v0.161.0 (the service graph's at v0.159.0, the release built here) and
+ * named as the Prometheus exporter's translation (translation_strategy UnderscoreEscapingWithSuffixes: dots become
+ * underscores, the unit `s` adds _seconds, a monotonic sum ends in _total once):
  * - connector/spanmetricsconnector (factory.go: namespace traces.span.metrics; connector.go: `calls`, and
  *   `duration` in the configured unit s): traces_span_metrics_calls_total and traces_span_metrics_duration_seconds,
  *   labelled by the resource's service.name and the span's name, kind and status code (service_name, span_name,
@@ -91,27 +92,8 @@ const CONNECTORS = {
 /** Metrics whose series carry exemplars: the service's (src/telemetry/metrics.ts, enableExemplars), no others. */
 const EXEMPLAR_METRICS = new Set(['http_request_duration_seconds_bucket', 'http_requests_total', 'http_errors_total']);
 
-/**
- * The PromQL Grafana's Tempo datasource sends to Prometheus for the service map's nodes and edges, rebuilt from its
- * source (grafana/grafana-tempo-datasource, src/datasource.ts makePromServiceMapRequest, with serviceMapMetrics of
- * src/graphTransform.ts): per metric, the rate summed by client and server and the edges' connection types, over
- * each selector of the query's serviceMapQuery joined with OR. The span-name table Explore shows beside the map
- * (rateMetric, errorRateMetric, durationMetric) asks for Tempo's own span-metric names (traces_spanmetrics_*),
- * which nothing writes here: that table stays empty; the map and the dashboard's node graph do not use it.
- */
-function grafanaServiceMapQueries(board: { panels?: BuiltPanels }): string[] {
-  const metrics = ['traces_service_graph_request_server_seconds_sum', 'traces_service_graph_request_total', 'traces_service_graph_request_failed_total', 'traces_service_graph_request_server_seconds_bucket'];
-  return allPanels(board)
-    .filter((panel) => panel.type === 'nodeGraph')
-    .flatMap((panel) => ('targets' in panel ? (panel.targets ?? []) : []) as { serviceMapQuery?: string | string[] }[])
-    .flatMap(({ serviceMapQuery }) => {
-      const selectors = Array.isArray(serviceMapQuery) ? serviceMapQuery : [serviceMapQuery ?? ''];
-      return metrics.flatMap((metric) => [
-        selectors.map((selector) => `sum by (client, server) (rate(${metric}${selector}[$__range]))`).join(' OR '),
-        selectors.map((selector) => `group by (client, connection_type, server) (${metric}${selector})`).join(' OR '),
-      ]);
-    });
-}
+/** The service map's PromQL as Grafana's Tempo datasource builds it (harness/service-map.ts). */
+const grafanaServiceMapQueries = (board: { panels?: BuiltPanels }): string[] => dashboardServiceMapQueries(board).map((query) => query.expr);
 
 // ---------------------------------------------------------------------------------------------- PromQL
 

@@ -15,7 +15,7 @@ import { eventually } from '../harness/eventually.ts';
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
 interface ServiceGraphConfig {
-  connectors: { servicegraph: { virtual_node_peer_attributes: string[]; database_name_attributes: string[] } };
+  connectors: { service_graph: { virtual_node_peer_attributes: string[]; database_name_attributes: string[] } };
 }
 
 function exemplarTraceIds(exposition: string): string[] {
@@ -107,7 +107,7 @@ describe('tracing (service process, OTLP over gRPC)', () => {
     });
 
     it("names each CLIENT span's peer by an attribute the Collector's service graph reads (service-graph.yaml)", () => {
-      const graph = (parse(readFileSync(new URL('../otel-collector/service-graph.yaml', import.meta.url), 'utf8')) as ServiceGraphConfig).connectors.servicegraph;
+      const graph = (parse(readFileSync(new URL('../otel-collector/service-graph.yaml', import.meta.url), 'utf8')) as ServiceGraphConfig).connectors.service_graph;
       // A database attribute makes a database node of that name; otherwise the first peer attribute a virtual node.
       const named = (span: ReceivedSpan, keys: readonly string[]) => span.attributes[keys.find((key) => span.attributes[key] !== undefined) ?? ''];
       const peers = ours()
