@@ -13,10 +13,10 @@ import { RequestMetrics } from './telemetry/metrics.ts';
 import type { Tracing } from './telemetry/tracing.ts';
 
 /** What instrumentation.ts started, or a test's stand-in for it (an in-memory exporter behind the same rule). */
-export type TracingState = typeof startedTracing;
+type TracingState = typeof startedTracing;
 type RunningTracing = Pick<Tracing, 'acceptedSpans' | 'logExportFailuresTo'>;
 
-export interface ServiceOverrides {
+interface ServiceOverrides {
   /** The tracer of the SDK that instrumentation.ts started (the global one) unless given. */
   readonly tracer?: Tracer;
   readonly logDestination?: DestinationStream;

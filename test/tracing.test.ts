@@ -224,6 +224,8 @@ describe('tracing (service process, OTLP over gRPC)', () => {
       const call = ours().find((span) => span.parentSpanId === checkPayment.spanId);
       assert.ok(call, 'a span under checkPaymentStatus');
       assert.equal(call.kind, OTLP_CLIENT_KIND);
+      // One CLIENT span per call, the instrumentation's: the service graph draws the call once.
+      assert.equal(checkPayment.kind, OTLP_INTERNAL_KIND);
       assert.equal(call.attributes['http.request.method'], 'GET');
       assert.equal(paymentCalls.length, 1);
       assert.equal(paymentCalls[0]!.traceparent, `00-${call.traceId}-${call.spanId}-01`);

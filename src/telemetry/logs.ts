@@ -14,7 +14,7 @@ import { otlpHttpSignalUrl, type TracingSettings } from './tracing-settings.ts';
 
 /** 2048 records, about 1.5 MiB of heap full (slow-request warnings, measured); the service writes a few lines a
  * second, so only an outage fills it. */
-export const LOG_QUEUE_SIZE = 2048;
+const LOG_QUEUE_SIZE = 2048;
 
 /** The log records' way out: OTLP to the spans' endpoint, through a bounded batch queue whose losses are reported. */
 export function createLogRecordProcessor(settings: Pick<TracingSettings, 'otlpProtocol' | 'otlpEndpoint'>, report: LogLossReport): BatchLogRecordProcessor {

@@ -38,8 +38,9 @@ export function startTracing(settings: TracingSettings): Tracing {
   const failures = new ExportFailureLog(createOtlpExporter(settings.otlpProtocol, settings.otlpEndpoint));
   const logLosses = new LogLossReport();
   // The instrumentations named below and no other: the package enables all of its forty unless this OpenTelemetry
-  // variable lists some (an operator may still widen it).
-  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'http,undici,pino';
+  // variable lists some (empty counts as unset there, so `||=`). Widening it reaches CommonJS modules only: the loader
+  // hook (instrumentation.ts) wraps no ES module but http and pino.
+  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ||= 'http,undici,pino';
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: settings.serviceName,
